@@ -1,0 +1,166 @@
+//! SQLite storage: one database file, migrations in code, a connection pool.
+//!
+//! SQLite is the embedded default: no server to run, and WAL mode lets the
+//! license server read while an ingest writes. Each concern has its own
+//! submodule of queries; the schema lives here, in [`MIGRATIONS`], so that
+//! one place says what the database looks like.
+
+use std::path::Path;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite_migration::{M, Migrations};
+
+pub mod accounts;
+pub mod assets;
+
+/// A pooled connection.
+pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
+
+/// Why the database could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DbError {
+    /// SQLite refused a statement.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// No connection could be had from the pool.
+    #[error("database pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// The directory holding the database could not be created.
+    #[error("cannot create database directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The schema, one step per release. Never edit a shipped step: add one.
+const MIGRATIONS: &[M<'static>] = &[M::up(
+    r#"
+    -- A packaged, encrypted media asset on the origin.
+    CREATE TABLE assets (
+        id          TEXT PRIMARY KEY,
+        scheme      TEXT NOT NULL,           -- cenc | cbcs | aes128
+        duration_s  REAL NOT NULL,
+        hls_path    TEXT NOT NULL,           -- relative to the origin root
+        dash_path   TEXT,                    -- none for aes128 (TS) assets
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE renditions (
+        asset_id    TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        kind        TEXT NOT NULL,           -- video | audio
+        width       INTEGER,
+        height      INTEGER,
+        bandwidth   INTEGER NOT NULL,        -- bit/s
+        key_label   TEXT NOT NULL,           -- which content key encrypts it
+        PRIMARY KEY (asset_id, name)
+    );
+    -- Content keys, sealed under the master key (see keystore.rs).
+    CREATE TABLE content_keys (
+        kid         BLOB PRIMARY KEY,        -- 16 bytes
+        asset_id    TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+        label       TEXT NOT NULL,           -- e.g. ALL, SD, HD
+        sealed      BLOB NOT NULL
+    );
+    CREATE INDEX content_keys_asset ON content_keys(asset_id);
+    CREATE TABLE asset_regions (
+        asset_id    TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+        region      TEXT NOT NULL,
+        PRIMARY KEY (asset_id, region)
+    );
+    -- Catalog titles (MovieLens metadata), each played from one asset.
+    CREATE TABLE titles (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        year        INTEGER,
+        genres      TEXT NOT NULL DEFAULT '',   -- '|' separated
+        synopsis    TEXT NOT NULL DEFAULT '',
+        asset_id    TEXT REFERENCES assets(id) ON DELETE SET NULL
+    );
+    CREATE INDEX titles_asset ON titles(asset_id);
+    CREATE TABLE title_tags (
+        title_id    TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        tag         TEXT NOT NULL,
+        PRIMARY KEY (title_id, tag)
+    );
+    CREATE TABLE accounts (
+        id          TEXT PRIMARY KEY,
+        ad_free     INTEGER NOT NULL DEFAULT 0,
+        created_at  INTEGER NOT NULL
+    );
+    -- scope: '*' (everything), an asset id or a title id.
+    CREATE TABLE entitlements (
+        account_id  TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        scope       TEXT NOT NULL,
+        PRIMARY KEY (account_id, scope)
+    );
+    "#,
+)];
+
+/// A pool of connections to the headend database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and migrates it to
+    /// the current schema.
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            // WAL: readers never wait for the writer. busy_timeout: writers
+            // from two processes (an ingest beside the server) queue up.
+            c.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 5000;",
+            )
+        });
+        let pool = r2d2::Pool::builder().max_size(8).build(manager)?;
+        let mut conn = pool.get()?;
+        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        Ok(Self { pool })
+    }
+
+    /// A connection from the pool.
+    pub fn conn(&self) -> Result<Conn, DbError> {
+        Ok(self.pool.get()?)
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        Migrations::from_slice(MIGRATIONS)
+            .validate()
+            .expect("migrations apply to an empty database");
+    }
+
+    #[test]
+    fn reopening_keeps_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("h.db");
+        {
+            let db = Db::open(&path).expect("open");
+            accounts::create(&db.conn().expect("conn"), "alice", false).expect("insert");
+        }
+        let db = Db::open(&path).expect("reopen");
+        assert!(accounts::exists(&db.conn().expect("conn"), "alice").expect("query"));
+    }
+}

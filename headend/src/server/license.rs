@@ -1,0 +1,216 @@
+//! The ClearKey license server, `POST /api/v1/license`.
+//!
+//! Keys are released only when every check passes, in this order, each with
+//! its own stable code:
+//!
+//! 1. a valid bearer token of an existing account, else `invalid_token`;
+//! 2. a well-formed W3C ClearKey request, else `invalid_request`;
+//! 3. every key id known, else `unknown_key`;
+//! 4. the account entitled to the asset the keys belong to, else `not_entitled`;
+//! 5. the client's region among the asset's licensed regions, else
+//!    `region_blocked`.
+//!
+//! Keys are unsealed only after all checks pass, and never logged.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, header};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ottbox_protocol::ErrorCode;
+use ottbox_protocol::license::{Jwk, LICENSE_PATH, LicenseRequest, LicenseResponse};
+
+use super::AppState;
+use super::error::HttpError;
+use crate::db::{accounts, assets};
+
+/// Most key ids one request may ask for (a title has a handful).
+const MAX_KIDS: usize = 32;
+
+/// The license routes.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route(LICENSE_PATH, post(license))
+}
+
+async fn license(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<LicenseResponse>, HttpError> {
+    let body = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            HttpError::from_code(
+                ErrorCode::PayloadTooLarge,
+                "license request body is too large",
+            )
+        } else {
+            HttpError::from_code(ErrorCode::InvalidRequest, format!("cannot read body: {e}"))
+        }
+    })?;
+    let token = bearer(&headers)
+        .ok_or_else(|| HttpError::from_code(ErrorCode::InvalidToken, "missing bearer token"))?;
+    let claims = state.tokens.verify(token).map_err(|e| {
+        tracing::info!(reason = %e, "license refused: invalid_token");
+        HttpError::from_code(
+            ErrorCode::InvalidToken,
+            format!("access token refused: {e}"),
+        )
+    })?;
+    let kids = parse_request(&body)?;
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let client = state.regions.client_addr(peer.ip(), forwarded);
+    let region = state.regions.region_of(client).map(str::to_owned);
+
+    let state2 = state.clone();
+    let account = claims.sub;
+    let session_type = kids.1;
+    let keys =
+        tokio::task::spawn_blocking(move || grant(&state2, &account, &kids.0, region.as_deref()))
+            .await
+            .map_err(HttpError::internal)??;
+    Ok(Json(LicenseResponse { keys, session_type }))
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Parses and validates the ClearKey request: its key ids and session type.
+fn parse_request(body: &[u8]) -> Result<(Vec<[u8; 16]>, String), HttpError> {
+    let invalid = |m: String| HttpError::from_code(ErrorCode::InvalidRequest, m);
+    let req: LicenseRequest = serde_json::from_slice(body)
+        .map_err(|e| invalid(format!("license request is not ClearKey JSON: {e}")))?;
+    if req.session_type != "temporary" {
+        return Err(invalid(format!(
+            "session type {:?} is not offered; use \"temporary\"",
+            req.session_type
+        )));
+    }
+    if req.kids.is_empty() || req.kids.len() > MAX_KIDS {
+        return Err(invalid(format!("ask for 1 to {MAX_KIDS} key ids")));
+    }
+    let kids = req
+        .kids
+        .iter()
+        .map(|kid| {
+            B64.decode(kid.trim_end_matches('='))
+                .ok()
+                .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                .ok_or_else(|| invalid("each key id must be 16 bytes in base64url".into()))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((kids, req.session_type))
+}
+
+/// Runs the checks that need the database and unseals the keys.
+fn grant(
+    state: &AppState,
+    account: &str,
+    kids: &[[u8; 16]],
+    region: Option<&str>,
+) -> Result<Vec<Jwk>, HttpError> {
+    let conn = state.db.conn()?;
+    if !accounts::exists(&conn, account)? {
+        return Err(HttpError::from_code(
+            ErrorCode::InvalidToken,
+            "the token's account no longer exists",
+        ));
+    }
+    let mut found = Vec::with_capacity(kids.len());
+    for kid in kids {
+        let (asset, sealed) = assets::key_by_kid(&conn, kid)?.ok_or_else(|| {
+            HttpError::from_code(
+                ErrorCode::UnknownKey,
+                format!("key id {} is not known", B64.encode(kid)),
+            )
+        })?;
+        found.push((asset, sealed));
+    }
+    let mut checked: Vec<&str> = Vec::new();
+    for (asset, _) in &found {
+        if checked.contains(&asset.as_str()) {
+            continue;
+        }
+        if !accounts::is_entitled_to_asset(&conn, account, asset)? {
+            tracing::info!(account, asset, "license refused: not_entitled");
+            return Err(HttpError::from_code(
+                ErrorCode::NotEntitled,
+                "your subscription does not include this title",
+            ));
+        }
+        let licensed = assets::regions(&conn, asset)?;
+        if !region.is_some_and(|r| licensed.iter().any(|l| l == r)) {
+            tracing::info!(account, asset, region, "license refused: region_blocked");
+            return Err(HttpError::from_code(
+                ErrorCode::RegionBlocked,
+                "this title is not available in your region",
+            ));
+        }
+        checked.push(asset);
+    }
+    let keys = found
+        .iter()
+        .map(|(_, sealed)| {
+            let key = state
+                .master
+                .open(&sealed.kid, &sealed.sealed)
+                .map_err(HttpError::internal)?;
+            Ok(Jwk {
+                kty: "oct".into(),
+                kid: B64.encode(key.kid),
+                k: B64.encode(key.key),
+            })
+        })
+        .collect::<Result<Vec<_>, HttpError>>()?;
+    tracing::debug!(account, keys = keys.len(), "license granted");
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_parsing_rejects_bad_kids() {
+        let ok = format!(
+            r#"{{"kids":["{}"],"type":"temporary"}}"#,
+            B64.encode([7u8; 16])
+        );
+        assert_eq!(
+            parse_request(ok.as_bytes()).expect("valid").0,
+            vec![[7u8; 16]]
+        );
+        for bad in [
+            "",
+            "{",
+            r#"{"kids":[]}"#,
+            r#"{"kids":["short"]}"#,
+            r#"{"kids":"notalist"}"#,
+            r#"{"kids":["AAAAAAAAAAAAAAAAAAAAAA"],"type":"persistent-license"}"#,
+        ] {
+            assert!(parse_request(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bearer_is_case_insensitive() {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, "bearer abc".parse().expect("value"));
+        assert_eq!(bearer(&h), Some("abc"));
+        h.insert(header::AUTHORIZATION, "Basic abc".parse().expect("value"));
+        assert_eq!(bearer(&h), None);
+    }
+}

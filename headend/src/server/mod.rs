@@ -1,0 +1,79 @@
+//! The headend's HTTP face.
+//!
+//! One axum router: the origin under `/origin/` and the API under `/api/v1/`.
+//! Every error leaves as JSON with a stable code (see [`error`]); request
+//! bodies are capped so an oversized request costs nothing.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::keystore::MasterKey;
+use crate::region::RegionMap;
+use crate::tokens::TokenIssuer;
+
+pub mod error;
+pub mod license;
+pub mod origin;
+
+/// Everything a request handler may need, shared by all of them.
+#[derive(Debug)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Opens sealed content keys.
+    pub master: MasterKey,
+    /// Verifies access tokens.
+    pub tokens: TokenIssuer,
+    /// Client address → region.
+    pub regions: RegionMap,
+    /// The configuration it was built from.
+    pub config: Config,
+}
+
+impl AppState {
+    /// Opens the database and secrets that `config` names, creating the
+    /// secrets on first use.
+    pub fn open(config: Config) -> anyhow::Result<Self> {
+        let db = Db::open(&config.db_path())?;
+        let master = MasterKey::load_or_create(&config.master_key_path())?;
+        let secret = crate::keystore::load_or_create_secret(&config.token_secret_path(), 32)?;
+        Ok(Self {
+            db,
+            master,
+            tokens: TokenIssuer::new(&secret),
+            regions: RegionMap::new(&config.regions, &config.proxy),
+            config,
+        })
+    }
+}
+
+/// The whole router.
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .nest("/origin", origin::routes(state.config.origin_dir()))
+        .merge(license::routes())
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes. Returns the bound address through
+/// `bound` as soon as the socket listens (port 0 picks a free port).
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
