@@ -57,6 +57,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Address the HTTP server binds.
     pub listen: SocketAddr,
+    /// Base URL under which boxes reach this headend's API (written into
+    /// HLS AES-128 key URIs at ingest).
+    pub public_url: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Paths of external tools; found automatically when unset.
@@ -74,6 +77,7 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("var/headend"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
             max_body_bytes: 64 * 1024,
             tools: ToolsConfig::default(),
             regions: vec![
