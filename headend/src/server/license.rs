@@ -16,10 +16,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::Path;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
-use axum::routing::post;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -29,13 +31,21 @@ use ottbox_protocol::license::{Jwk, LICENSE_PATH, LicenseRequest, LicenseRespons
 use super::AppState;
 use super::error::HttpError;
 use crate::db::{accounts, assets};
+use crate::keystore::ContentKey;
+
+/// Raw-key endpoint for legacy HLS AES-128 playlists, whose `EXT-X-KEY` URI
+/// points here. Same checks as the ClearKey endpoint; the answer is the 16
+/// key bytes, as RFC 8216 requires.
+pub const HLS_KEY_PATH: &str = "/api/v1/license/hls/{kid}";
 
 /// Most key ids one request may ask for (a title has a handful).
 const MAX_KIDS: usize = 32;
 
 /// The license routes.
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route(LICENSE_PATH, post(license))
+    Router::new()
+        .route(LICENSE_PATH, post(license))
+        .route(HLS_KEY_PATH, get(hls_key))
 }
 
 async fn license(
@@ -54,7 +64,42 @@ async fn license(
             HttpError::from_code(ErrorCode::InvalidRequest, format!("cannot read body: {e}"))
         }
     })?;
-    let token = bearer(&headers)
+    let account = authenticate(&state, &headers)?;
+    let (kids, session_type) = parse_request(&body)?;
+    let keys = grant_async(state, peer, &headers, account, kids).await?;
+    let keys = keys
+        .iter()
+        .map(|key| Jwk {
+            kty: "oct".into(),
+            kid: B64.encode(key.kid),
+            k: B64.encode(key.key),
+        })
+        .collect();
+    Ok(Json(LicenseResponse { keys, session_type }))
+}
+
+async fn hls_key(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(kid): Path<String>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, HttpError> {
+    let account = authenticate(&state, &headers)?;
+    let kid = decode_kid(&kid)?;
+    let keys = grant_async(state, peer, &headers, account, vec![kid]).await?;
+    let key = keys.first().map(|k| k.key.to_vec()).unwrap_or_default();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        key,
+    ))
+}
+
+/// The account of a valid bearer token.
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, HttpError> {
+    let token = bearer(headers)
         .ok_or_else(|| HttpError::from_code(ErrorCode::InvalidToken, "missing bearer token"))?;
     let claims = state.tokens.verify(token).map_err(|e| {
         tracing::info!(reason = %e, "license refused: invalid_token");
@@ -63,22 +108,26 @@ async fn license(
             format!("access token refused: {e}"),
         )
     })?;
-    let kids = parse_request(&body)?;
+    Ok(claims.sub)
+}
+
+/// Works out the client's region and runs [`grant`] off the async runtime.
+async fn grant_async(
+    state: Arc<AppState>,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    account: String,
+    kids: Vec<[u8; 16]>,
+) -> Result<Vec<ContentKey>, HttpError> {
     let forwarded = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok());
     let client = state.regions.client_addr(peer.ip(), forwarded);
     let region = state.regions.region_of(client).map(str::to_owned);
-
-    let state2 = state.clone();
-    let account = claims.sub;
-    let session_type = kids.1;
-    let keys =
-        tokio::task::spawn_blocking(move || grant(&state2, &account, &kids.0, region.as_deref()))
-            .await
-            .map_err(HttpError::internal)??;
-    Ok(Json(LicenseResponse { keys, session_type }))
+    tokio::task::spawn_blocking(move || grant(&state, &account, &kids, region.as_deref()))
+        .await
+        .map_err(HttpError::internal)?
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
@@ -105,14 +154,22 @@ fn parse_request(body: &[u8]) -> Result<(Vec<[u8; 16]>, String), HttpError> {
     let kids = req
         .kids
         .iter()
-        .map(|kid| {
-            B64.decode(kid.trim_end_matches('='))
-                .ok()
-                .and_then(|b| <[u8; 16]>::try_from(b).ok())
-                .ok_or_else(|| invalid("each key id must be 16 bytes in base64url".into()))
-        })
+        .map(|kid| decode_kid(kid))
         .collect::<Result<_, _>>()?;
     Ok((kids, req.session_type))
+}
+
+/// Decodes a base64url key id (padding tolerated) of 16 bytes.
+fn decode_kid(kid: &str) -> Result<[u8; 16], HttpError> {
+    B64.decode(kid.trim_end_matches('='))
+        .ok()
+        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+        .ok_or_else(|| {
+            HttpError::from_code(
+                ErrorCode::InvalidRequest,
+                "each key id must be 16 bytes in base64url",
+            )
+        })
 }
 
 /// Runs the checks that need the database and unseals the keys.
@@ -121,7 +178,7 @@ fn grant(
     account: &str,
     kids: &[[u8; 16]],
     region: Option<&str>,
-) -> Result<Vec<Jwk>, HttpError> {
+) -> Result<Vec<ContentKey>, HttpError> {
     let conn = state.db.conn()?;
     if !accounts::exists(&conn, account)? {
         return Err(HttpError::from_code(
@@ -163,18 +220,9 @@ fn grant(
     }
     let keys = found
         .iter()
-        .map(|(_, sealed)| {
-            let key = state
-                .master
-                .open(&sealed.kid, &sealed.sealed)
-                .map_err(HttpError::internal)?;
-            Ok(Jwk {
-                kty: "oct".into(),
-                kid: B64.encode(key.kid),
-                k: B64.encode(key.key),
-            })
-        })
-        .collect::<Result<Vec<_>, HttpError>>()?;
+        .map(|(_, sealed)| state.master.open(&sealed.kid, &sealed.sealed))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(HttpError::internal)?;
     tracing::debug!(account, keys = keys.len(), "license granted");
     Ok(keys)
 }
