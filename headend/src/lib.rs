@@ -18,6 +18,7 @@ pub mod config;
 pub mod db;
 pub mod keystore;
 pub mod region;
+pub mod search;
 pub mod server;
 pub mod tokens;
 pub mod tools;

@@ -35,8 +35,9 @@ pub enum DbError {
 }
 
 /// The schema, one step per release. Never edit a shipped step: add one.
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    r#"
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
     -- A packaged, encrypted media asset on the origin.
     CREATE TABLE assets (
         id          TEXT PRIMARY KEY,
@@ -96,7 +97,19 @@ const MIGRATIONS: &[M<'static>] = &[M::up(
         PRIMARY KEY (account_id, scope)
     );
     "#,
-)];
+    ),
+    // Full-text search over the catalog (see search.rs). Contentless would
+    // save space, but keeping the text lets snippets and re-ranking read it.
+    M::up(
+        r#"
+    CREATE VIRTUAL TABLE title_search USING fts5(
+        title_id UNINDEXED, name, tags, genres, synopsis,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE VIRTUAL TABLE title_search_vocab USING fts5vocab(title_search, 'row');
+    "#,
+    ),
+];
 
 /// A pool of connections to the headend database.
 #[derive(Clone, Debug)]

@@ -15,8 +15,10 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::keystore::MasterKey;
 use crate::region::RegionMap;
+use crate::search::SearchIndex;
 use crate::tokens::TokenIssuer;
 
+pub mod catalog;
 pub mod error;
 pub mod license;
 pub mod origin;
@@ -32,6 +34,8 @@ pub struct AppState {
     pub tokens: TokenIssuer,
     /// Client address → region.
     pub regions: RegionMap,
+    /// The catalog search index.
+    pub search: SearchIndex,
     /// The configuration it was built from.
     pub config: Config,
 }
@@ -43,7 +47,9 @@ impl AppState {
         let db = Db::open(&config.db_path())?;
         let master = MasterKey::load_or_create(&config.master_key_path())?;
         let secret = crate::keystore::load_or_create_secret(&config.token_secret_path(), 32)?;
+        let search = SearchIndex::load(&*db.conn()?)?;
         Ok(Self {
+            search,
             db,
             master,
             tokens: TokenIssuer::new(&secret),
@@ -59,6 +65,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .nest("/origin", origin::routes(state.config.origin_dir()))
         .merge(license::routes())
+        .merge(catalog::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(limit))

@@ -1,0 +1,160 @@
+//! Catalog endpoints: search, title details, similar titles.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use ottbox_protocol::ErrorCode;
+use ottbox_protocol::catalog::{TitleDetails, TitleList, TitleSummary};
+use rusqlite::{Connection, OptionalExtension};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::HttpError;
+
+/// Most results one page may have.
+const MAX_LIMIT: usize = 100;
+/// Longest query accepted, in bytes.
+const MAX_QUERY_BYTES: usize = 256;
+
+/// The catalog routes.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/search", get(search))
+        .route("/api/v1/titles/{id}", get(details))
+        .route("/api/v1/titles/{id}/similar", get(similar))
+}
+
+#[derive(Deserialize)]
+struct SearchParams {
+    q: String,
+    limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct LimitParams {
+    limit: Option<usize>,
+}
+
+async fn search(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<SearchParams>,
+) -> Result<Json<TitleList>, HttpError> {
+    if params.q.len() > MAX_QUERY_BYTES {
+        return Err(HttpError::from_code(
+            ErrorCode::InvalidRequest,
+            format!("search query is longer than {MAX_QUERY_BYTES} bytes"),
+        ));
+    }
+    let limit = params.limit.unwrap_or(20).clamp(1, MAX_LIMIT);
+    blocking(state, move |state, conn| {
+        let hits = state.search.search(conn, &params.q, limit)?;
+        summaries(conn, hits.iter().map(|h| h.title_id.as_str()))
+    })
+    .await
+    .map(|results| Json(TitleList { results }))
+}
+
+async fn similar(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(params): Query<LimitParams>,
+) -> Result<Json<TitleList>, HttpError> {
+    let limit = params.limit.unwrap_or(10).clamp(1, MAX_LIMIT);
+    blocking(state, move |state, conn| {
+        if summary(conn, &id)?.is_none() {
+            return Err(unknown_title());
+        }
+        let hits = state.search.similar(conn, &id, limit)?;
+        summaries(conn, hits.iter().map(|h| h.title_id.as_str()))
+    })
+    .await
+    .map(|results| Json(TitleList { results }))
+}
+
+async fn details(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<TitleDetails>, HttpError> {
+    blocking(state, move |_, conn| {
+        let summary = summary(conn, &id)?.ok_or_else(unknown_title)?;
+        let (synopsis, asset_id, duration_s) = conn
+            .query_row(
+                "SELECT t.synopsis, t.asset_id, a.duration_s FROM titles t
+                 LEFT JOIN assets a ON a.id = t.asset_id WHERE t.id = ?1",
+                [&id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(crate::db::DbError::from)?;
+        let mut stmt = conn
+            .prepare_cached("SELECT tag FROM title_tags WHERE title_id = ?1 ORDER BY tag")
+            .map_err(crate::db::DbError::from)?;
+        let tags = stmt
+            .query_map([&id], |r| r.get(0))
+            .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
+            .map_err(crate::db::DbError::from)?;
+        Ok(TitleDetails {
+            summary,
+            synopsis,
+            tags,
+            asset_id,
+            duration_s,
+        })
+    })
+    .await
+    .map(Json)
+}
+
+fn unknown_title() -> HttpError {
+    HttpError::from_code(ErrorCode::NotFound, "no such title")
+}
+
+/// Runs database work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    state: Arc<AppState>,
+    work: impl FnOnce(&AppState, &Connection) -> Result<T, HttpError> + Send + 'static,
+) -> Result<T, HttpError> {
+    tokio::task::spawn_blocking(move || {
+        let conn = state.db.conn()?;
+        work(&state, &conn)
+    })
+    .await
+    .map_err(HttpError::internal)?
+}
+
+fn summary(conn: &Connection, id: &str) -> Result<Option<TitleSummary>, HttpError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, name, year, genres FROM titles WHERE id = ?1")
+        .map_err(crate::db::DbError::from)?;
+    let row = stmt
+        .query_row([id], |r| {
+            let genres: String = r.get(3)?;
+            Ok(TitleSummary {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                year: r.get(2)?,
+                genres: genres
+                    .split('|')
+                    .filter(|g| !g.is_empty() && *g != "(no genres listed)")
+                    .map(str::to_owned)
+                    .collect(),
+            })
+        })
+        .optional()
+        .map_err(crate::db::DbError::from)?;
+    Ok(row)
+}
+
+fn summaries<'a>(
+    conn: &Connection,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<Vec<TitleSummary>, HttpError> {
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(s) = summary(conn, id)? {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
