@@ -17,6 +17,7 @@
 pub mod config;
 pub mod db;
 pub mod keystore;
+pub mod reco;
 pub mod region;
 pub mod search;
 pub mod server;

@@ -45,6 +45,19 @@ enum Command {
         #[arg(long)]
         ad_free: bool,
     },
+    /// Evaluate recommendations offline (protocol of shared/reco/ABOUT.md):
+    /// recall@10 and nDCG@10 of the model and of a popularity baseline.
+    EvalReco {
+        /// Ratings CSV (userId,movieId,rating,timestamp): viewers evaluated.
+        #[arg(long)]
+        ratings: PathBuf,
+        /// Ratings of viewers learned from but not evaluated.
+        #[arg(long)]
+        train_only: Option<PathBuf>,
+        /// Neighbours kept per title.
+        #[arg(long, default_value_t = ottbox_headend::reco::Params::default().k)]
+        k: usize,
+    },
     /// Print an access token for an account.
     Token {
         /// Account id.
@@ -92,6 +105,32 @@ async fn main() -> anyhow::Result<()> {
                 accounts::entitle(&conn, &id, scope)?;
             }
             println!("account {id}: entitled to {}", entitle.join(", "));
+        }
+        Command::EvalReco {
+            ratings,
+            train_only,
+            k,
+        } => {
+            let params = ottbox_headend::reco::Params {
+                k,
+                ..Default::default()
+            };
+            let started = std::time::Instant::now();
+            let report =
+                ottbox_headend::reco::eval::evaluate(&ratings, train_only.as_deref(), params)?;
+            println!(
+                "{} viewers evaluated, {} interactions learned from, {:.1} s",
+                report.model.users,
+                report.train_events,
+                started.elapsed().as_secs_f64()
+            );
+            println!("{:<28} {:>10} {:>10}", "model", "recall@10", "nDCG@10");
+            for (name, s) in [
+                (format!("item-kNN cosine (K={k})"), report.model),
+                ("popularity".to_owned(), report.popularity),
+            ] {
+                println!("{name:<28} {:>10.4} {:>10.4}", s.recall, s.ndcg);
+            }
         }
         Command::Token { account, ttl } => {
             let state = AppState::open(config)?;
