@@ -70,6 +70,33 @@ pub struct Config {
     pub proxy: ProxyConfig,
     /// How titles are transcoded and packaged.
     pub ingest: IngestConfig,
+    /// Device login and token lifetimes.
+    pub auth: AuthConfig,
+}
+
+/// Device login and token lifetimes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Access token lifetime, seconds.
+    pub access_ttl_s: u64,
+    /// Refresh token lifetime, seconds.
+    pub refresh_ttl_s: u64,
+    /// Device code lifetime, seconds.
+    pub device_code_ttl_s: u64,
+    /// Minimum seconds between polls of the token endpoint.
+    pub poll_interval_s: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            access_ttl_s: 3600,
+            refresh_ttl_s: 90 * 24 * 3600,
+            device_code_ttl_s: 600,
+            poll_interval_s: 5,
+        }
+    }
 }
 
 impl Default for Config {
@@ -92,6 +119,7 @@ impl Default for Config {
             ],
             proxy: ProxyConfig::default(),
             ingest: IngestConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }

@@ -44,6 +44,13 @@ enum Command {
         /// The account sees no ads.
         #[arg(long)]
         ad_free: bool,
+        /// E-mail for signing in on the device-login page.
+        #[arg(long, requires = "password")]
+        email: Option<String>,
+        /// Password for signing in (prefer the environment variable: command
+        /// lines are visible to other users).
+        #[arg(long, env = "OTTBOX_ACCOUNT_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
     },
     /// Evaluate recommendations offline (protocol of shared/reco/ABOUT.md):
     /// recall@10 and nDCG@10 of the model and of a popularity baseline.
@@ -97,12 +104,17 @@ async fn main() -> anyhow::Result<()> {
             id,
             entitle,
             ad_free,
+            email,
+            password,
         } => {
             let state = AppState::open(config)?;
             let conn = state.db.conn()?;
             accounts::create(&conn, &id, ad_free)?;
             for scope in &entitle {
                 accounts::entitle(&conn, &id, scope)?;
+            }
+            if let (Some(email), Some(password)) = (&email, &password) {
+                ottbox_headend::auth::password::set_credentials(&conn, &id, email, password)?;
             }
             println!("account {id}: entitled to {}", entitle.join(", "));
         }

@@ -43,6 +43,10 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at, Unix seconds.
     pub exp: i64,
+    /// The login session, for tokens from device login; a revoked session's
+    /// tokens are refused even before they expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// Signs and verifies tokens with one secret.
@@ -67,11 +71,17 @@ impl TokenIssuer {
 
     /// Issues a token for `account` valid for `ttl_secs` from now.
     pub fn issue(&self, account: &str, ttl_secs: i64) -> String {
+        self.issue_for_session(account, None, ttl_secs)
+    }
+
+    /// Issues a token bound to a login session.
+    pub fn issue_for_session(&self, account: &str, session: Option<&str>, ttl_secs: i64) -> String {
         let now = now_unix();
         self.issue_claims(&Claims {
             sub: account.to_owned(),
             iat: now,
             exp: now + ttl_secs,
+            sid: session.map(str::to_owned),
         })
     }
 
@@ -147,6 +157,7 @@ mod tests {
             sub: "alice".into(),
             iat: 0,
             exp: 1,
+            sid: None,
         });
         assert_eq!(issuer().verify(&old), Err(TokenError::Expired));
         for junk in ["", ".", "v1..", "v2.a.b", "v1.%%%.abc", "no-dots"] {

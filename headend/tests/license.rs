@@ -202,6 +202,7 @@ async fn tampered_expired_and_foreign_tokens_are_refused() {
         sub: "alice".into(),
         iat: 0,
         exp: 1,
+        sid: None,
     });
     let (head, sig) = good.rsplit_once('.').expect("token has dots");
     let (version, _) = head.split_once('.').expect("token has dots");

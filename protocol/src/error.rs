@@ -29,6 +29,20 @@ pub enum ErrorCode {
     NotFound,
     /// Something went wrong on the server; retrying may help.
     ServerError,
+    /// RFC 8628: the viewer has not confirmed the code yet; poll again.
+    AuthorizationPending,
+    /// RFC 8628: polling too fast; add 5 s to the interval.
+    SlowDown,
+    /// RFC 8628: the device code expired; start over.
+    ExpiredToken,
+    /// RFC 8628: the viewer declined.
+    AccessDenied,
+    /// RFC 6749: the device code or refresh token is not valid.
+    InvalidGrant,
+    /// RFC 6749: the grant type is not supported.
+    UnsupportedGrantType,
+    /// The e-mail or password is wrong.
+    InvalidCredentials,
 }
 
 impl ErrorCode {
@@ -43,6 +57,13 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::NotFound => "not_found",
             Self::ServerError => "server_error",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
+            Self::AccessDenied => "access_denied",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidCredentials => "invalid_credentials",
         }
     }
 }
@@ -77,6 +98,13 @@ mod tests {
             ErrorCode::PayloadTooLarge,
             ErrorCode::NotFound,
             ErrorCode::ServerError,
+            ErrorCode::AuthorizationPending,
+            ErrorCode::SlowDown,
+            ErrorCode::ExpiredToken,
+            ErrorCode::AccessDenied,
+            ErrorCode::InvalidGrant,
+            ErrorCode::UnsupportedGrantType,
+            ErrorCode::InvalidCredentials,
         ] {
             let json = serde_json::to_string(&code).expect("serializes");
             assert_eq!(json, format!("\"{}\"", code.as_str()));

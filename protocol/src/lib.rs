@@ -5,6 +5,7 @@
 //! proxies. It does no I/O, so the box, the UI, the headend and the tests can
 //! all depend on it without pulling in a runtime.
 
+pub mod auth;
 pub mod catalog;
 pub mod error;
 pub mod license;

@@ -109,6 +109,39 @@ const MIGRATIONS: &[M<'static>] = &[
     CREATE VIRTUAL TABLE title_search_vocab USING fts5vocab(title_search, 'row');
     "#,
     ),
+    // Device login (RFC 8628) and sessions with rotating refresh tokens.
+    // Device codes and refresh tokens are stored as SHA-256 hashes only.
+    M::up(
+        r#"
+    ALTER TABLE accounts ADD COLUMN email TEXT;
+    ALTER TABLE accounts ADD COLUMN password_hash TEXT;
+    CREATE UNIQUE INDEX accounts_email ON accounts(email);
+    CREATE TABLE device_codes (
+        code_hash   BLOB PRIMARY KEY,
+        user_code   TEXT NOT NULL UNIQUE,
+        client_id   TEXT NOT NULL,
+        status      TEXT NOT NULL,           -- pending | approved | denied | consumed
+        account_id  TEXT REFERENCES accounts(id) ON DELETE CASCADE,
+        interval_s  INTEGER NOT NULL,
+        last_poll_ms INTEGER,
+        expires_at  INTEGER NOT NULL
+    );
+    CREATE TABLE sessions (
+        id          TEXT PRIMARY KEY,
+        account_id  TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        client_id   TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        revoked     INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE refresh_tokens (
+        token_hash  BLOB PRIMARY KEY,
+        session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        status      TEXT NOT NULL,           -- active | rotated
+        expires_at  INTEGER NOT NULL
+    );
+    CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);
+    "#,
+    ),
 ];
 
 /// A pool of connections to the headend database.

@@ -48,7 +48,7 @@ async fn search(
         ));
     }
     let limit = params.limit.unwrap_or(20).clamp(1, MAX_LIMIT);
-    blocking(state, move |state, conn| {
+    super::blocking(state, move |state, conn| {
         let hits = state.search.search(conn, &params.q, limit)?;
         summaries(conn, hits.iter().map(|h| h.title_id.as_str()))
     })
@@ -62,7 +62,7 @@ async fn similar(
     Query(params): Query<LimitParams>,
 ) -> Result<Json<TitleList>, HttpError> {
     let limit = params.limit.unwrap_or(10).clamp(1, MAX_LIMIT);
-    blocking(state, move |state, conn| {
+    super::blocking(state, move |state, conn| {
         if summary(conn, &id)?.is_none() {
             return Err(unknown_title());
         }
@@ -77,7 +77,7 @@ async fn details(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<TitleDetails>, HttpError> {
-    blocking(state, move |_, conn| {
+    super::blocking(state, move |_, conn| {
         let summary = summary(conn, &id)?.ok_or_else(unknown_title)?;
         let (synopsis, asset_id, duration_s) = conn
             .query_row(
@@ -108,19 +108,6 @@ async fn details(
 
 fn unknown_title() -> HttpError {
     HttpError::from_code(ErrorCode::NotFound, "no such title")
-}
-
-/// Runs database work off the async runtime.
-async fn blocking<T: Send + 'static>(
-    state: Arc<AppState>,
-    work: impl FnOnce(&AppState, &Connection) -> Result<T, HttpError> + Send + 'static,
-) -> Result<T, HttpError> {
-    tokio::task::spawn_blocking(move || {
-        let conn = state.db.conn()?;
-        work(&state, &conn)
-    })
-    .await
-    .map_err(HttpError::internal)?
 }
 
 fn summary(conn: &Connection, id: &str) -> Result<Option<TitleSummary>, HttpError> {

@@ -30,8 +30,10 @@ use ottbox_protocol::license::{Jwk, LICENSE_PATH, LicenseRequest, LicenseRespons
 
 use super::AppState;
 use super::error::HttpError;
+use crate::auth::sessions;
 use crate::db::{accounts, assets};
 use crate::keystore::ContentKey;
+use crate::tokens::Claims;
 
 /// Raw-key endpoint for legacy HLS AES-128 playlists, whose `EXT-X-KEY` URI
 /// points here. Same checks as the ClearKey endpoint; the answer is the 16
@@ -97,8 +99,9 @@ async fn hls_key(
     ))
 }
 
-/// The account of a valid bearer token.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, HttpError> {
+/// The claims of a valid bearer token (the session is checked later, with
+/// the database, in [`grant`]).
+pub(super) fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Claims, HttpError> {
     let token = bearer(headers)
         .ok_or_else(|| HttpError::from_code(ErrorCode::InvalidToken, "missing bearer token"))?;
     let claims = state.tokens.verify(token).map_err(|e| {
@@ -108,7 +111,7 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, HttpErr
             format!("access token refused: {e}"),
         )
     })?;
-    Ok(claims.sub)
+    Ok(claims)
 }
 
 /// Works out the client's region and runs [`grant`] off the async runtime.
@@ -116,7 +119,7 @@ async fn grant_async(
     state: Arc<AppState>,
     peer: SocketAddr,
     headers: &HeaderMap,
-    account: String,
+    claims: Claims,
     kids: Vec<[u8; 16]>,
 ) -> Result<Vec<ContentKey>, HttpError> {
     let forwarded = headers
@@ -125,7 +128,7 @@ async fn grant_async(
         .filter_map(|v| v.to_str().ok());
     let client = state.regions.client_addr(peer.ip(), forwarded);
     let region = state.regions.region_of(client).map(str::to_owned);
-    tokio::task::spawn_blocking(move || grant(&state, &account, &kids, region.as_deref()))
+    tokio::task::spawn_blocking(move || grant(&state, &claims, &kids, region.as_deref()))
         .await
         .map_err(HttpError::internal)?
 }
@@ -159,6 +162,20 @@ fn parse_request(body: &[u8]) -> Result<(Vec<[u8; 16]>, String), HttpError> {
     Ok((kids, req.session_type))
 }
 
+/// Refuses a token whose account is gone or whose session was revoked.
+pub(super) fn check_session(conn: &rusqlite::Connection, claims: &Claims) -> Result<(), HttpError> {
+    let refused = |why: &str| Err(HttpError::from_code(ErrorCode::InvalidToken, why));
+    if !accounts::exists(conn, &claims.sub)? {
+        return refused("the token's account no longer exists");
+    }
+    if let Some(sid) = &claims.sid
+        && !sessions::is_active(conn, sid)?
+    {
+        return refused("the session was logged out");
+    }
+    Ok(())
+}
+
 /// Decodes a base64url key id (padding tolerated) of 16 bytes.
 fn decode_kid(kid: &str) -> Result<[u8; 16], HttpError> {
     B64.decode(kid.trim_end_matches('='))
@@ -175,17 +192,13 @@ fn decode_kid(kid: &str) -> Result<[u8; 16], HttpError> {
 /// Runs the checks that need the database and unseals the keys.
 fn grant(
     state: &AppState,
-    account: &str,
+    claims: &Claims,
     kids: &[[u8; 16]],
     region: Option<&str>,
 ) -> Result<Vec<ContentKey>, HttpError> {
     let conn = state.db.conn()?;
-    if !accounts::exists(&conn, account)? {
-        return Err(HttpError::from_code(
-            ErrorCode::InvalidToken,
-            "the token's account no longer exists",
-        ));
-    }
+    check_session(&conn, claims)?;
+    let account = claims.sub.as_str();
     let mut found = Vec::with_capacity(kids.len());
     for kid in kids {
         let (asset, sealed) = assets::key_by_kid(&conn, kid)?.ok_or_else(|| {

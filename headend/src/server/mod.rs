@@ -19,8 +19,10 @@ use crate::search::SearchIndex;
 use crate::tokens::TokenIssuer;
 
 pub mod catalog;
+pub mod device_page;
 pub mod error;
 pub mod license;
+pub mod oauth;
 pub mod origin;
 
 /// Everything a request handler may need, shared by all of them.
@@ -66,10 +68,35 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/origin", origin::routes(state.config.origin_dir()))
         .merge(license::routes())
         .merge(catalog::routes())
+        .merge(oauth::routes())
+        .merge(device_page::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+}
+
+/// Runs database work off the async runtime, with a pooled connection.
+pub(crate) async fn blocking<T: Send + 'static>(
+    state: Arc<AppState>,
+    work: impl FnOnce(&AppState, &rusqlite::Connection) -> Result<T, error::HttpError> + Send + 'static,
+) -> Result<T, error::HttpError> {
+    blocking_mut(state, move |state, conn| work(state, conn)).await
+}
+
+/// [`blocking`] for work that needs a mutable connection (transactions).
+pub(crate) async fn blocking_mut<T: Send + 'static>(
+    state: Arc<AppState>,
+    work: impl FnOnce(&AppState, &mut rusqlite::Connection) -> Result<T, error::HttpError>
+    + Send
+    + 'static,
+) -> Result<T, error::HttpError> {
+    tokio::task::spawn_blocking(move || {
+        let mut conn = state.db.conn()?;
+        work(&state, &mut conn)
+    })
+    .await
+    .map_err(error::HttpError::internal)?
 }
 
 /// Serves until `shutdown` completes. Returns the bound address through
