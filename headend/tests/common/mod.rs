@@ -30,6 +30,13 @@ impl TestServer {
             ..Config::default()
         };
         tweak(&mut config);
+        Self::start_with(config, Some(dir)).await
+    }
+
+    /// Starts a server with exactly `config` (its data dir may be shared
+    /// with other servers; `dir`, if given, is removed on drop).
+    pub async fn start_with(config: Config, dir: Option<tempfile::TempDir>) -> Self {
+        let dir = dir.unwrap_or_else(|| tempfile::tempdir().expect("tempdir"));
         let state = Arc::new(AppState::open(config).expect("state opens"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -1,0 +1,56 @@
+//! Catalog titles and their tags.
+
+use rusqlite::{Connection, params};
+
+use super::DbError;
+
+/// A catalog title to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTitle {
+    /// Title id, e.g. `ml-1`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Release year.
+    pub year: Option<u16>,
+    /// Genres, `|` separated.
+    pub genres: String,
+    /// Synopsis.
+    pub synopsis: String,
+    /// The asset that plays it.
+    pub asset_id: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+/// Inserts or updates titles and replaces their tags, in one transaction.
+pub fn upsert(conn: &mut Connection, titles: &[NewTitle]) -> Result<(), DbError> {
+    let tx = conn.transaction()?;
+    {
+        let mut title = tx.prepare(
+            "INSERT INTO titles (id, name, year, genres, synopsis, asset_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, year = excluded.year,
+               genres = excluded.genres, synopsis = excluded.synopsis, asset_id = excluded.asset_id",
+        )?;
+        let mut clear = tx.prepare("DELETE FROM title_tags WHERE title_id = ?1")?;
+        let mut tag =
+            tx.prepare("INSERT OR IGNORE INTO title_tags (title_id, tag) VALUES (?1, ?2)")?;
+        for t in titles {
+            title.execute(params![
+                t.id, t.name, t.year, t.genres, t.synopsis, t.asset_id
+            ])?;
+            clear.execute([&t.id])?;
+            for g in &t.tags {
+                tag.execute(params![t.id, g])?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Number of catalog titles.
+pub fn count(conn: &Connection) -> Result<u64, DbError> {
+    Ok(conn.query_row("SELECT count(*) FROM titles", [], |r| r.get::<_, i64>(0))? as u64)
+}

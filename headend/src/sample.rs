@@ -1,0 +1,318 @@
+//! The sample catalog: synthetic titles plus MovieLens metadata.
+//!
+//! Each synthetic video is a solid colour from [`palette`] with a moving
+//! test pattern in the middle and a tone of its own pitch, so one decoded
+//! frame says which title it is (look at a corner) and whether decryption
+//! worked (garbage is not a solid colour). They are ingested with the tiny
+//! ladder, alternately with `cenc` and `cbcs`.
+//!
+//! The 9,742 MovieLens titles are then imported as catalog metadata, each
+//! played by one of the synthetic videos (there is no disk for 9,742 real
+//! ones). MovieLens has no synopses, so each title gets one written from
+//! its year, genres and viewers' tags.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::config::{Config, Scheme, tiny_ladder};
+use crate::db::catalog::{self, NewTitle};
+use crate::db::{Db, assets};
+use crate::ingest::{self, IngestError, IngestOptions, check_status};
+use crate::keystore::MasterKey;
+use crate::tools::{Tool, locate};
+
+/// Why the sample catalog could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SampleError {
+    /// Generating or ingesting a video failed.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// A MovieLens file is missing or malformed.
+    #[error("cannot read {path}: {message}")]
+    Metadata {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The database refused the catalog.
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+}
+
+/// Well separated colours, one per synthetic title (RGB).
+pub const PALETTE: [[u8; 3]; 6] = [
+    [220, 40, 40],
+    [40, 180, 60],
+    [40, 80, 220],
+    [230, 200, 40],
+    [200, 50, 200],
+    [40, 200, 210],
+];
+
+/// The colour of synthetic title `i`.
+pub fn palette(i: usize) -> [u8; 3] {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// The asset id of synthetic title `i`.
+pub fn asset_id(i: usize) -> String {
+    format!("sample-{i}")
+}
+
+/// What `sample` should do.
+#[derive(Debug, Clone)]
+pub struct SampleOptions {
+    /// How many synthetic videos.
+    pub videos: usize,
+    /// Their length in seconds.
+    pub seconds: u32,
+    /// MovieLens `movies.csv`.
+    pub movies: PathBuf,
+    /// MovieLens `tags.csv`.
+    pub tags: PathBuf,
+    /// Re-make videos that already exist.
+    pub force: bool,
+}
+
+/// What was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleReport {
+    /// Videos ingested now.
+    pub ingested: usize,
+    /// Videos that were already there.
+    pub kept: usize,
+    /// Catalog titles.
+    pub titles: u64,
+}
+
+/// Generates, ingests and imports the sample catalog.
+pub fn run(
+    config: &Config,
+    db: &Db,
+    master: &MasterKey,
+    opts: &SampleOptions,
+) -> Result<SampleReport, SampleError> {
+    // Read the metadata first: a missing file should fail before minutes of encoding.
+    let movies = read_movies(&opts.movies)?;
+    let tags = read_tags(&opts.tags)?;
+    let videos = opts.videos.max(1);
+    let (mut ingested, mut kept) = (0, 0);
+    for i in 0..videos {
+        let id = asset_id(i);
+        if !opts.force && assets::get(&*db.conn()?, &id)?.is_some() {
+            kept += 1;
+            continue;
+        }
+        let dir = tempfile::tempdir().map_err(IngestError::from)?;
+        let mezz = dir.path().join("mezzanine.mp4");
+        generate(config, i, opts.seconds, &mezz)?;
+        let ing = IngestOptions {
+            ladder: tiny_ladder(),
+            scheme: if i % 2 == 0 {
+                Scheme::Cenc
+            } else {
+                Scheme::Cbcs
+            },
+            preset: "veryfast".into(),
+            ..IngestOptions::from_config(config, &id)
+        };
+        ingest::ingest(config, db, master, &mezz, &ing)?;
+        ingested += 1;
+    }
+    let titles: Vec<NewTitle> = movies
+        .into_iter()
+        .map(|m| {
+            let tags = tags.get(&m.id).cloned().unwrap_or_default();
+            NewTitle {
+                id: format!("ml-{}", m.id),
+                synopsis: synopsis(&m, &tags),
+                asset_id: Some(asset_id((m.id % videos as u64) as usize)),
+                name: m.name,
+                year: m.year,
+                genres: m.genres,
+                tags,
+            }
+        })
+        .collect();
+    let mut conn = db.conn()?;
+    catalog::upsert(&mut conn, &titles)?;
+    crate::search::rebuild(&conn)?;
+    Ok(SampleReport {
+        ingested,
+        kept,
+        titles: catalog::count(&conn)?,
+    })
+}
+
+/// Makes the mezzanine of synthetic title `i`: 1280x720, 25 fps, stereo.
+pub fn generate(config: &Config, i: usize, seconds: u32, out: &Path) -> Result<(), IngestError> {
+    let ffmpeg = locate(Tool::Ffmpeg, &config.tools)?;
+    let [r, g, b] = palette(i);
+    let freq = 330 + 110 * i;
+    let d = seconds.to_string();
+    let result = Command::new(ffmpeg)
+        .args(["-hide_banner", "-nostdin", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("color=c=0x{r:02x}{g:02x}{b:02x}:s=1280x720:r=25:d={d}"))
+        .args(["-f", "lavfi", "-i", &format!("testsrc2=s=320x180:r=25:d={d}")])
+        .args(["-f", "lavfi", "-i", &format!("sine=frequency={freq}:sample_rate=48000:duration={d}")])
+        .args(["-filter_complex", "[0:v][1:v]overlay=(W-w)/2:(H-h)/2,format=yuv420p[v];[2:a]aformat=channel_layouts=stereo[a]"])
+        .args(["-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "16"])
+        .args(["-c:a", "aac", "-t", &d])
+        .arg(out)
+        .output()?;
+    check_status("ffmpeg", &result)
+}
+
+struct Movie {
+    id: u64,
+    name: String,
+    year: Option<u16>,
+    genres: String,
+}
+
+fn metadata_error(path: &Path, message: impl std::fmt::Display) -> SampleError {
+    SampleError::Metadata {
+        path: path.to_owned(),
+        message: message.to_string(),
+    }
+}
+
+fn read_movies(path: &Path) -> Result<Vec<Movie>, SampleError> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| metadata_error(path, e))?;
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let r = record.map_err(|e| metadata_error(path, e))?;
+        let (Some(id), Some(title), Some(genres)) = (r.get(0), r.get(1), r.get(2)) else {
+            return Err(metadata_error(path, "expected movieId,title,genres"));
+        };
+        let id: u64 = id
+            .parse()
+            .map_err(|_| metadata_error(path, format!("bad movieId {id:?}")))?;
+        let (name, year) = split_year(title);
+        out.push(Movie {
+            id,
+            name,
+            year,
+            genres: genres.to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// `"Toy Story (1995)"` → `("Toy Story", Some(1995))`.
+fn split_year(title: &str) -> (String, Option<u16>) {
+    let t = title.trim();
+    if let Some(open) = t.rfind(" (")
+        && t.ends_with(')')
+        && let Ok(year) = t[open + 2..t.len() - 1].parse::<u16>()
+    {
+        return (t[..open].to_owned(), Some(year));
+    }
+    (t.to_owned(), None)
+}
+
+/// Distinct lower-case tags per movie id, most used first.
+fn read_tags(path: &Path) -> Result<BTreeMap<u64, Vec<String>>, SampleError> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| metadata_error(path, e))?;
+    let mut counts: BTreeMap<u64, BTreeMap<String, u32>> = BTreeMap::new();
+    for record in reader.records() {
+        let r = record.map_err(|e| metadata_error(path, e))?;
+        let (Some(id), Some(tag)) = (r.get(1).and_then(|v| v.parse::<u64>().ok()), r.get(2)) else {
+            continue;
+        };
+        let tag = tag.trim().to_lowercase();
+        if !tag.is_empty() && tag.len() <= 64 {
+            *counts.entry(id).or_default().entry(tag).or_default() += 1;
+        }
+    }
+    Ok(counts
+        .into_iter()
+        .map(|(id, tags)| {
+            let mut v: Vec<(String, u32)> = tags.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            (id, v.into_iter().map(|(t, _)| t).collect())
+        })
+        .collect())
+}
+
+fn synopsis(m: &Movie, tags: &[String]) -> String {
+    let genres: Vec<&str> = m
+        .genres
+        .split('|')
+        .filter(|g| !g.is_empty() && *g != "(no genres listed)")
+        .map(str::trim)
+        .collect();
+    let kind = match genres.as_slice() {
+        [] => "film".to_owned(),
+        [one] => format!("{} film", one.to_lowercase()),
+        [init @ .., last] => format!(
+            "{} and {} film",
+            init.iter()
+                .map(|g| g.to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", "),
+            last.to_lowercase()
+        ),
+    };
+    let when = m.year.map(|y| format!(" from {y}")).unwrap_or_default();
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    let mut s = format!("{}: {article} {kind}{when}.", m.name);
+    if !tags.is_empty() {
+        let some: Vec<&str> = tags.iter().take(5).map(String::as_str).collect();
+        s.push_str(&format!(" Viewers call it {}.", some.join(", ")));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn years_are_split_from_titles() {
+        assert_eq!(
+            split_year("Toy Story (1995)"),
+            ("Toy Story".into(), Some(1995))
+        );
+        assert_eq!(
+            split_year("Social Network, The (2010)"),
+            ("Social Network, The".into(), Some(2010))
+        );
+        assert_eq!(split_year("Babylon 5"), ("Babylon 5".into(), None));
+        assert_eq!(
+            split_year("Ready Player One"),
+            ("Ready Player One".into(), None)
+        );
+    }
+
+    #[test]
+    fn synopsis_reads_well() {
+        let m = Movie {
+            id: 1,
+            name: "Toy Story".into(),
+            year: Some(1995),
+            genres: "Adventure|Animation|Comedy".into(),
+        };
+        assert_eq!(
+            synopsis(&m, &["pixar".into(), "fun".into()]),
+            "Toy Story: an adventure, animation and comedy film from 1995. Viewers call it pixar, fun."
+        );
+    }
+
+    #[test]
+    fn palette_colours_are_far_apart() {
+        for (i, a) in PALETTE.iter().enumerate() {
+            for b in &PALETTE[i + 1..] {
+                let d: i32 = a.iter().zip(b).map(|(x, y)| (*x as i32 - *y as i32).abs()).sum();
+                assert!(d > 150, "{a:?} vs {b:?}");
+            }
+        }
+    }
+}
