@@ -310,7 +310,11 @@ mod tests {
     fn palette_colours_are_far_apart() {
         for (i, a) in PALETTE.iter().enumerate() {
             for b in &PALETTE[i + 1..] {
-                let d: i32 = a.iter().zip(b).map(|(x, y)| (*x as i32 - *y as i32).abs()).sum();
+                let d: i32 = a
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| (*x as i32 - *y as i32).abs())
+                    .sum();
                 assert!(d > 150, "{a:?} vs {b:?}");
             }
         }
