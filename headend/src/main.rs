@@ -123,6 +123,7 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "ottbox_headend=info,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref())?;

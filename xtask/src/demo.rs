@@ -180,7 +180,7 @@ fn tour(
     let seg = out.join("sample-0-segment.mp4");
     std::fs::write(&seg, &media)?;
     let key = hex::encode(B64.decode(key_b64)?);
-    let png = out.join("sample-0.png");
+    let png = out.join("sample-0.jpg");
     run_cmd(
         Command::new(headend::ffmpeg()?)
             .args(["-v", "error", "-y", "-decryption_key", &key, "-i"])
