@@ -96,8 +96,11 @@ pub fn run(
     opts: &SampleOptions,
 ) -> Result<SampleReport, SampleError> {
     // Read the metadata first: a missing file should fail before minutes of encoding.
-    let movies = read_movies(&opts.movies)?;
-    let tags = read_tags(&opts.tags)?;
+    for path in [&opts.movies, &opts.tags] {
+        if !path.is_file() {
+            return Err(metadata_error(path, "no such file"));
+        }
+    }
     let videos = opts.videos.max(1);
     let (mut ingested, mut kept) = (0, 0);
     for i in 0..videos {
@@ -122,6 +125,26 @@ pub fn run(
         ingest::ingest(config, db, master, &mezz, &ing)?;
         ingested += 1;
     }
+    let titles = import_catalog(db, &opts.movies, &opts.tags, videos)?;
+    Ok(SampleReport {
+        ingested,
+        kept,
+        titles,
+    })
+}
+
+/// Imports MovieLens metadata (`movies.csv`, `tags.csv`), mapping each
+/// title onto one of `videos` synthetic assets, and rebuilds the search index.
+/// Returns the number of catalog titles.
+pub fn import_catalog(
+    db: &Db,
+    movies: &Path,
+    tags: &Path,
+    videos: usize,
+) -> Result<u64, SampleError> {
+    let movies = read_movies(movies)?;
+    let tags = read_tags(tags)?;
+    let videos = videos.max(1) as u64;
     let titles: Vec<NewTitle> = movies
         .into_iter()
         .map(|m| {
@@ -129,7 +152,7 @@ pub fn run(
             NewTitle {
                 id: format!("ml-{}", m.id),
                 synopsis: synopsis(&m, &tags),
-                asset_id: Some(asset_id((m.id % videos as u64) as usize)),
+                asset_id: Some(asset_id((m.id % videos) as usize)),
                 name: m.name,
                 year: m.year,
                 genres: m.genres,
@@ -140,11 +163,7 @@ pub fn run(
     let mut conn = db.conn()?;
     catalog::upsert(&mut conn, &titles)?;
     crate::search::rebuild(&conn)?;
-    Ok(SampleReport {
-        ingested,
-        kept,
-        titles: catalog::count(&conn)?,
-    })
+    Ok(catalog::count(&conn)?)
 }
 
 /// Makes the mezzanine of synthetic title `i`: 1280x720, 25 fps, stereo.

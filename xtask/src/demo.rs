@@ -199,7 +199,7 @@ impl Tour {
         match &key {
             // The key itself is a secret: never printed.
             Some(_) => println!(
-                "  demo  (entitled)      → {}: key granted for kid {}",
+                "  demo  (entitled)       → {}: key granted for kid {}",
                 reply.status,
                 hex::encode(kid)
             ),
@@ -267,36 +267,35 @@ impl Tour {
             rel(&mp4)
         );
 
-        let key_hex = hex::encode(key);
-        let ffmpeg = headend::ffmpeg()?;
-        let png = out.join("sample-0.png");
-        run_cmd(
-            Command::new(&ffmpeg)
-                .args(["-v", "error", "-y", "-decryption_key", &key_hex, "-i"])
-                .arg(&mp4)
-                .args(["-frames:v", "1"])
-                .arg(&png),
-        )
-        .context("ffmpeg could not decrypt and decode the segment")?;
-        let rgb = Command::new(&ffmpeg)
-            .args(["-v", "error", "-i"])
-            .arg(&png)
-            .args([
-                "-vf",
-                "crop=1:1:0:0",
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                "rgb24",
-                "-",
-            ])
+        // The key goes to ffmpeg only, never into a message.
+        let decoded = Command::new(headend::ffmpeg()?)
+            .args(["-v", "error", "-decryption_key", &hex::encode(key), "-i"])
+            .arg(&mp4)
+            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
             .stdin(Stdio::null())
-            .output()?
-            .stdout;
-        let [r, g, b] = rgb
-            .get(..3)
-            .and_then(|p| <[u8; 3]>::try_from(p).ok())
-            .context("no pixel read back from the frame")?;
+            .output()
+            .context("cannot run ffmpeg")?;
+        if !decoded.status.success() {
+            bail!(
+                "ffmpeg could not decrypt and decode the segment ({}): {}",
+                decoded.status,
+                String::from_utf8_lossy(&decoded.stderr).trim()
+            );
+        }
+        let (width, height) = resolution
+            .split_once('x')
+            .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
+            .context("the variant has no RESOLUTION")?;
+        let rgb = decoded.stdout;
+        if rgb.len() != (width * height * 3) as usize {
+            bail!(
+                "ffmpeg decoded {} bytes, not one {width}x{height} RGB frame",
+                rgb.len()
+            );
+        }
+        let png = out.join("sample-0.png");
+        std::fs::write(&png, crate::png::encode_rgb(width, height, &rgb))?;
+        let [r, g, b] = [rgb[0], rgb[1], rgb[2]];
         let close = [r, g, b]
             .iter()
             .zip(SAMPLE_0_RGB)

@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod demo;
 mod headend;
+mod png;
 mod setup;
 mod test;
 mod util;
