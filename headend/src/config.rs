@@ -72,6 +72,20 @@ pub struct Config {
     pub ingest: IngestConfig,
     /// Device login and token lifetimes.
     pub auth: AuthConfig,
+    /// CDN edges in front of the origin. None: boxes fetch from the origin.
+    pub edges: Vec<EdgeConfig>,
+}
+
+/// One CDN edge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EdgeConfig {
+    /// Name, e.g. `eu-1`.
+    pub name: String,
+    /// Base URL; the origin's paths (`/origin/...`) are served under it.
+    pub url: String,
+    /// Regions this edge is near; its clients get it first.
+    #[serde(default)]
+    pub regions: Vec<String>,
 }
 
 /// Device login and token lifetimes.
@@ -120,6 +134,7 @@ impl Default for Config {
             proxy: ProxyConfig::default(),
             ingest: IngestConfig::default(),
             auth: AuthConfig::default(),
+            edges: Vec::new(),
         }
     }
 }

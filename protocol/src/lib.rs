@@ -9,5 +9,6 @@ pub mod auth;
 pub mod catalog;
 pub mod error;
 pub mod license;
+pub mod playback;
 
 pub use error::{ApiError, ErrorCode};

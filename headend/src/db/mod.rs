@@ -13,6 +13,7 @@ use rusqlite_migration::{M, Migrations};
 pub mod accounts;
 pub mod assets;
 pub mod catalog;
+pub mod history;
 
 /// A pooled connection.
 pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
@@ -141,6 +142,31 @@ const MIGRATIONS: &[M<'static>] = &[
         expires_at  INTEGER NOT NULL
     );
     CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);
+    "#,
+    ),
+    // Viewing history: events as boxes sent them (idempotent by id), and
+    // the resume point each account has per title.
+    M::up(
+        r#"
+    CREATE TABLE events (
+        account_id  TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        event_id    TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        at          INTEGER NOT NULL,
+        title_id    TEXT REFERENCES titles(id) ON DELETE CASCADE,
+        position_s  REAL,
+        query       TEXT,
+        PRIMARY KEY (account_id, event_id)
+    );
+    CREATE INDEX events_title ON events(title_id, at);
+    CREATE TABLE resume_points (
+        account_id  TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        title_id    TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        position_s  REAL NOT NULL,
+        completed   INTEGER NOT NULL DEFAULT 0,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (account_id, title_id)
+    );
     "#,
     ),
 ];

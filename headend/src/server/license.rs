@@ -29,8 +29,8 @@ use ottbox_protocol::ErrorCode;
 use ottbox_protocol::license::{Jwk, LICENSE_PATH, LicenseRequest, LicenseResponse};
 
 use super::AppState;
+use super::bearer::{authenticate, check_session};
 use super::error::HttpError;
-use crate::auth::sessions;
 use crate::db::{accounts, assets};
 use crate::keystore::ContentKey;
 use crate::tokens::Claims;
@@ -99,21 +99,6 @@ async fn hls_key(
     ))
 }
 
-/// The claims of a valid bearer token (the session is checked later, with
-/// the database, in [`grant`]).
-pub(super) fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Claims, HttpError> {
-    let token = bearer(headers)
-        .ok_or_else(|| HttpError::from_code(ErrorCode::InvalidToken, "missing bearer token"))?;
-    let claims = state.tokens.verify(token).map_err(|e| {
-        tracing::info!(reason = %e, "license refused: invalid_token");
-        HttpError::from_code(
-            ErrorCode::InvalidToken,
-            format!("access token refused: {e}"),
-        )
-    })?;
-    Ok(claims)
-}
-
 /// Works out the client's region and runs [`grant`] off the async runtime.
 async fn grant_async(
     state: Arc<AppState>,
@@ -131,13 +116,6 @@ async fn grant_async(
     tokio::task::spawn_blocking(move || grant(&state, &claims, &kids, region.as_deref()))
         .await
         .map_err(HttpError::internal)?
-}
-
-/// The token of an `Authorization: Bearer <token>` header.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// Parses and validates the ClearKey request: its key ids and session type.
@@ -160,20 +138,6 @@ fn parse_request(body: &[u8]) -> Result<(Vec<[u8; 16]>, String), HttpError> {
         .map(|kid| decode_kid(kid))
         .collect::<Result<_, _>>()?;
     Ok((kids, req.session_type))
-}
-
-/// Refuses a token whose account is gone or whose session was revoked.
-pub(super) fn check_session(conn: &rusqlite::Connection, claims: &Claims) -> Result<(), HttpError> {
-    let refused = |why: &str| Err(HttpError::from_code(ErrorCode::InvalidToken, why));
-    if !accounts::exists(conn, &claims.sub)? {
-        return refused("the token's account no longer exists");
-    }
-    if let Some(sid) = &claims.sid
-        && !sessions::is_active(conn, sid)?
-    {
-        return refused("the session was logged out");
-    }
-    Ok(())
 }
 
 /// Decodes a base64url key id (padding tolerated) of 16 bytes.
@@ -264,14 +228,5 @@ mod tests {
         ] {
             assert!(parse_request(bad.as_bytes()).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn bearer_is_case_insensitive() {
-        let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, "bearer abc".parse().expect("value"));
-        assert_eq!(bearer(&h), Some("abc"));
-        h.insert(header::AUTHORIZATION, "Basic abc".parse().expect("value"));
-        assert_eq!(bearer(&h), None);
     }
 }

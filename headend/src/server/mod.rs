@@ -18,11 +18,13 @@ use crate::region::RegionMap;
 use crate::search::SearchIndex;
 use crate::tokens::TokenIssuer;
 
+pub mod bearer;
 pub mod catalog;
 pub mod device_page;
 pub mod error;
 pub mod license;
 pub mod oauth;
+pub mod playback;
 pub mod origin;
 
 /// Everything a request handler may need, shared by all of them.
@@ -69,6 +71,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(license::routes())
         .merge(catalog::routes())
         .merge(oauth::routes())
+        .merge(playback::routes())
         .merge(device_page::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(error::not_found)

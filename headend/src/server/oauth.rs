@@ -146,9 +146,9 @@ async fn logout(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<StatusCode, HttpError> {
-    let claims = super::license::authenticate(&state, &headers)?;
+    let claims = super::bearer::authenticate(&state, &headers)?;
     super::blocking(state, move |_, conn| {
-        super::license::check_session(conn, &claims)?;
+        super::bearer::check_session(conn, &claims)?;
         if let Some(sid) = &claims.sid {
             sessions::revoke(conn, sid)?;
         }
