@@ -70,6 +70,9 @@ enum Command {
         /// MovieLens tags.csv.
         #[arg(long, default_value = "../shared/reco/tags.csv")]
         tags: PathBuf,
+        /// MovieLens ratings.csv (who watched what), for recommendations.
+        #[arg(long, default_value = "../shared/reco/ratings.csv")]
+        ratings: PathBuf,
         /// Re-make videos that exist already.
         #[arg(long)]
         force: bool,
@@ -179,6 +182,7 @@ async fn main() -> anyhow::Result<()> {
             seconds,
             movies,
             tags,
+            ratings,
             force,
         } => {
             let state = AppState::open(config)?;
@@ -188,6 +192,7 @@ async fn main() -> anyhow::Result<()> {
                 seconds,
                 movies,
                 tags,
+                ratings: Some(ratings),
                 force,
             };
             let report = sample::run(&state.config, &state.db, &state.master, &opts)?;

@@ -73,6 +73,8 @@ pub struct SampleOptions {
     pub movies: PathBuf,
     /// MovieLens `tags.csv`.
     pub tags: PathBuf,
+    /// MovieLens `ratings.csv`: who watched what, for recommendations.
+    pub ratings: Option<PathBuf>,
     /// Re-make videos that already exist.
     pub force: bool,
 }
@@ -125,7 +127,7 @@ pub fn run(
         ingest::ingest(config, db, master, &mezz, &ing)?;
         ingested += 1;
     }
-    let titles = import_catalog(db, &opts.movies, &opts.tags, videos)?;
+    let titles = import_catalog(db, &opts.movies, &opts.tags, opts.ratings.as_deref(), videos)?;
     Ok(SampleReport {
         ingested,
         kept,
@@ -134,12 +136,14 @@ pub fn run(
 }
 
 /// Imports MovieLens metadata (`movies.csv`, `tags.csv`), mapping each
-/// title onto one of `videos` synthetic assets, and rebuilds the search index.
+/// title onto one of `videos` synthetic assets, and the audience's views
+/// (`ratings.csv`: a rating means "watched"); rebuilds the search index.
 /// Returns the number of catalog titles.
 pub fn import_catalog(
     db: &Db,
     movies: &Path,
     tags: &Path,
+    ratings: Option<&Path>,
     videos: usize,
 ) -> Result<u64, SampleError> {
     let movies = read_movies(movies)?;
@@ -162,6 +166,9 @@ pub fn import_catalog(
         .collect();
     let mut conn = db.conn()?;
     catalog::upsert(&mut conn, &titles)?;
+    if let Some(path) = ratings {
+        import_views(&mut conn, path)?;
+    }
     crate::search::rebuild(&conn)?;
     Ok(catalog::count(&conn)?)
 }
@@ -183,6 +190,32 @@ pub fn generate(config: &Config, i: usize, seconds: u32, out: &Path) -> Result<(
         .arg(out)
         .output()?;
     check_status("ffmpeg", &result)
+}
+
+/// MovieLens ratings as community views (`viewer` = `ml-user-<userId>`).
+fn import_views(conn: &mut rusqlite::Connection, path: &Path) -> Result<(), SampleError> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| metadata_error(path, e))?;
+    let tx = conn.transaction().map_err(crate::db::DbError::from)?;
+    {
+        let mut insert = tx
+            .prepare(
+                "INSERT OR REPLACE INTO community_views (viewer, title_id, at)
+                 SELECT ?1, id, ?3 FROM titles WHERE id = ?2",
+            )
+            .map_err(crate::db::DbError::from)?;
+        for record in reader.records() {
+            let r = record.map_err(|e| metadata_error(path, e))?;
+            let (Some(user), Some(movie), Some(at)) = (r.get(0), r.get(1), r.get(3)) else {
+                return Err(metadata_error(path, "expected userId,movieId,rating,timestamp"));
+            };
+            let at: i64 = at.trim().parse().map_err(|_| metadata_error(path, "bad timestamp"))?;
+            insert
+                .execute(rusqlite::params![format!("ml-user-{user}"), format!("ml-{movie}"), at])
+                .map_err(crate::db::DbError::from)?;
+        }
+    }
+    tx.commit().map_err(crate::db::DbError::from)?;
+    Ok(())
 }
 
 struct Movie {

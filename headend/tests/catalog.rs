@@ -30,6 +30,7 @@ async fn catalog_server() -> TestServer {
         &server.state.db,
         &dir.join("movies.csv"),
         &dir.join("tags.csv"),
+        Some(&dir.join("ratings.csv")),
         6,
     )
     .expect("import");
@@ -39,6 +40,7 @@ async fn catalog_server() -> TestServer {
         .search
         .reload(&server.state.db.conn().expect("conn"))
         .expect("reload vocabulary");
+    server.state.refresh_recommendations().expect("recommender");
     server
 }
 
@@ -178,4 +180,133 @@ async fn details_and_similar_titles() {
         .await
         .expect("sent");
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+
+async fn home(server: &TestServer, token: &str) -> ottbox_protocol::catalog::Home {
+    let resp = reqwest::Client::new()
+        .get(server.url("/api/v1/home"))
+        .bearer_auth(token)
+        .query(&[("items", "10")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.expect("home")
+}
+
+fn row<'a>(
+    home: &'a ottbox_protocol::catalog::Home,
+    id: &str,
+) -> Option<&'a ottbox_protocol::catalog::Row> {
+    home.rows.iter().find(|r| r.id == id)
+}
+
+#[tokio::test]
+async fn home_rows_follow_what_the_viewer_watches() {
+    use ottbox_protocol::playback::{Event, EventBatch, EventKind};
+    let server = catalog_server().await;
+    let token = server.add_account("alice", &["*"]);
+    let client = reqwest::Client::new();
+
+    // A new viewer: popular titles, trending, genres; nothing to continue.
+    let h = home(&server, &token).await;
+    assert!(row(&h, "continue").is_none());
+    let rec = row(&h, "recommended").expect("recommended row");
+    assert_eq!(rec.title, "Popular on ottbox");
+    assert_eq!(rec.items.len(), 10);
+    assert!(row(&h, "trending").is_some() && row(&h, "genre:Comedy").is_some());
+
+    // Alice starts Toy Story and stops after 3 s of its 8.
+    let ev = |id: &str, kind, at, pos| Event {
+        id: id.into(),
+        kind,
+        at,
+        title_id: Some("ml-1".into()),
+        position_s: pos,
+        query: None,
+    };
+    let batch = EventBatch {
+        events: vec![
+            ev("1", EventKind::Play, 10, Some(0.0)),
+            ev("2", EventKind::Progress, 13, Some(3.0)),
+        ],
+    };
+    let resp = client
+        .post(server.url("/api/v1/events"))
+        .bearer_auth(&token)
+        .json(&batch)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let h = home(&server, &token).await;
+    assert_eq!(h.rows[0].id, "continue", "Continue watching comes first");
+    let tile = &h.rows[0].items[0];
+    assert_eq!(
+        (tile.title.name.as_str(), tile.progress, tile.resume_s),
+        ("Toy Story", Some(0.375), Some(3.0))
+    );
+    let rec = row(&h, "recommended").expect("recommended row");
+    assert_eq!(rec.title, "Recommended for you");
+    assert!(
+        rec.items.iter().all(|t| t.title.id != "ml-1"),
+        "never what was watched"
+    );
+    let because = row(&h, "because:ml-1").expect("because row");
+    assert_eq!(because.title, "Because you watched Toy Story");
+    let names: Vec<&str> = because
+        .items
+        .iter()
+        .map(|t| t.title.name.as_str())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("Toy Story")),
+        "{names:?}"
+    );
+
+    // Finished: gone from Continue watching.
+    let done = EventBatch {
+        events: vec![ev("3", EventKind::Complete, 20, None)],
+    };
+    client
+        .post(server.url("/api/v1/events"))
+        .bearer_auth(&token)
+        .json(&done)
+        .send()
+        .await
+        .expect("sent");
+    assert!(row(&home(&server, &token).await, "continue").is_none());
+
+    // Rows page.
+    let page = |offset: &str| {
+        client
+            .get(server.url("/api/v1/home/rows/genre:Comedy"))
+            .bearer_auth(&token)
+            .query(&[("offset", offset), ("limit", "5")])
+            .send()
+    };
+    let first: ottbox_protocol::catalog::Row =
+        page("0").await.expect("sent").json().await.expect("row");
+    let second: ottbox_protocol::catalog::Row =
+        page("5").await.expect("sent").json().await.expect("row");
+    assert_eq!((first.items.len(), first.next_offset), (5, Some(5)));
+    assert!(
+        first
+            .items
+            .iter()
+            .all(|a| second.items.iter().all(|b| a.title.id != b.title.id))
+    );
+    let resp = client
+        .get(server.url("/api/v1/home/rows/nope"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let resp = client
+        .get(server.url("/api/v1/home"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }

@@ -498,6 +498,7 @@ fn sample_catalog_imports_movielens_metadata() {
         seconds: 2,
         movies,
         tags,
+        ratings: None,
         force: false,
     };
     let report = sample::run(&config, &db, &master, &opts).expect("sample");

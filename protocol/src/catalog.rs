@@ -37,3 +37,38 @@ pub struct TitleList {
     /// Best first.
     pub results: Vec<TitleSummary>,
 }
+
+/// `GET /api/v1/home`: the rows of the home screen, in display order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Home {
+    /// The rows.
+    pub rows: Vec<Row>,
+}
+
+/// One home row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Stable id, e.g. `continue`, `recommended`, `genre:Comedy`; pages of
+    /// a row come from `GET /api/v1/home/rows/{id}?offset=&limit=`.
+    pub id: String,
+    /// Heading, e.g. "Because you watched Toy Story".
+    pub title: String,
+    /// The tiles.
+    pub items: Vec<RowItem>,
+    /// Offset of the next page, if there is more.
+    pub next_offset: Option<u32>,
+}
+
+/// One tile of a row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowItem {
+    /// The title.
+    #[serde(flatten)]
+    pub title: TitleSummary,
+    /// How much was watched, 0..1 (Continue watching only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<f32>,
+    /// Where to resume, seconds (Continue watching only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_s: Option<f64>,
+}

@@ -169,6 +169,18 @@ const MIGRATIONS: &[M<'static>] = &[
     );
     "#,
     ),
+    // What the wider audience watched (imported, e.g. MovieLens ratings):
+    // the collaborative signal for recommendations and popularity.
+    M::up(
+        r#"
+    CREATE TABLE community_views (
+        viewer      TEXT NOT NULL,
+        title_id    TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (viewer, title_id)
+    );
+    "#,
+    ),
 ];
 
 /// A pool of connections to the headend database.

@@ -14,6 +14,7 @@
 pub mod data;
 pub mod eval;
 pub mod itemknn;
+pub mod service;
 
 pub use data::{Interaction, Interactions};
 pub use itemknn::{ItemKnn, Params};

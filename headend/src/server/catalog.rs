@@ -110,7 +110,7 @@ fn unknown_title() -> HttpError {
     HttpError::from_code(ErrorCode::NotFound, "no such title")
 }
 
-fn summary(conn: &Connection, id: &str) -> Result<Option<TitleSummary>, HttpError> {
+pub(super) fn summary(conn: &Connection, id: &str) -> Result<Option<TitleSummary>, HttpError> {
     let mut stmt = conn
         .prepare_cached("SELECT id, name, year, genres FROM titles WHERE id = ?1")
         .map_err(crate::db::DbError::from)?;

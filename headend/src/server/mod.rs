@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::keystore::MasterKey;
 use crate::region::RegionMap;
+use crate::reco::service::Recommender;
 use crate::search::SearchIndex;
 use crate::tokens::TokenIssuer;
 
@@ -22,6 +23,7 @@ pub mod bearer;
 pub mod catalog;
 pub mod device_page;
 pub mod error;
+pub mod home;
 pub mod license;
 pub mod oauth;
 pub mod playback;
@@ -40,6 +42,8 @@ pub struct AppState {
     pub regions: RegionMap,
     /// The catalog search index.
     pub search: SearchIndex,
+    /// The recommender, rebuilt by [`AppState::refresh_recommendations`].
+    reco: std::sync::RwLock<Arc<Recommender>>,
     /// The configuration it was built from.
     pub config: Config,
 }
@@ -52,7 +56,9 @@ impl AppState {
         let master = MasterKey::load_or_create(&config.master_key_path())?;
         let secret = crate::keystore::load_or_create_secret(&config.token_secret_path(), 32)?;
         let search = SearchIndex::load(&*db.conn()?)?;
+        let reco = std::sync::RwLock::new(Arc::new(Recommender::build(&*db.conn()?, Default::default())?));
         Ok(Self {
+            reco,
             search,
             db,
             master,
@@ -60,6 +66,21 @@ impl AppState {
             regions: RegionMap::new(&config.regions, &config.proxy),
             config,
         })
+    }
+}
+
+impl AppState {
+    /// The current recommender.
+    pub fn reco(&self) -> Arc<Recommender> {
+        self.reco.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Refits the recommender on the database as it is now (blocking: call
+    /// it off the async runtime).
+    pub fn refresh_recommendations(&self) -> Result<(), crate::db::DbError> {
+        let fresh = Arc::new(Recommender::build(&*self.db.conn()?, Default::default())?);
+        *self.reco.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        Ok(())
     }
 }
 
@@ -72,6 +93,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(catalog::routes())
         .merge(oauth::routes())
         .merge(playback::routes())
+        .merge(home::routes())
         .merge(device_page::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(error::not_found)
