@@ -74,6 +74,27 @@ pub struct Config {
     pub auth: AuthConfig,
     /// CDN edges in front of the origin. None: boxes fetch from the origin.
     pub edges: Vec<EdgeConfig>,
+    /// HTTPS.
+    pub tls: TlsConfig,
+}
+
+/// HTTPS settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsConfig {
+    /// Serve HTTPS instead of HTTP.
+    pub enabled: bool,
+    /// Host names in the development server certificate.
+    pub names: Vec<String>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            names: vec!["localhost".into()],
+        }
+    }
 }
 
 /// One CDN edge.
@@ -135,6 +156,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             auth: AuthConfig::default(),
             edges: Vec::new(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -342,6 +364,11 @@ impl Config {
     /// The master key that seals content keys at rest.
     pub fn master_key_path(&self) -> PathBuf {
         self.data_dir.join("master.key")
+    }
+
+    /// The development PKI (CA, server certificate and keys).
+    pub fn tls_dir(&self) -> PathBuf {
+        self.data_dir.join("tls")
     }
 
     /// The secret that signs access tokens.

@@ -25,4 +25,5 @@ pub mod sample;
 pub mod search;
 pub mod server;
 pub mod tokens;
+pub mod tls;
 pub mod tools;

@@ -35,6 +35,9 @@ enum Command {
         /// Address to bind; overrides the config. Port 0 picks a free port.
         #[arg(long, env = "OTTBOX_HEADEND_LISTEN")]
         listen: Option<std::net::SocketAddr>,
+        /// Serve HTTPS with the development CA (see `[tls]` in the config).
+        #[arg(long)]
+        tls: bool,
     },
     /// Transcode, package, encrypt and publish a mezzanine file.
     Ingest {
@@ -134,15 +137,29 @@ async fn main() -> anyhow::Result<()> {
         config.data_dir = dir;
     }
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve { listen, tls } => {
             let addr = listen.unwrap_or(config.listen);
+            let tls = tls || config.tls.enabled;
             let state = Arc::new(AppState::open(config)?);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot bind {addr}"))?;
-            // The first stdout line tells scripts and tests where we listen.
-            println!("listening on http://{}", listener.local_addr()?);
-            server::serve(state, listener, shutdown_signal()).await?;
+            let local = listener.local_addr()?;
+            if tls {
+                let files = ottbox_headend::tls::ensure_dev_pki(
+                    &state.config.tls_dir(),
+                    &state.config.tls.names,
+                )?;
+                let server_config = ottbox_headend::tls::server_config(&files)?;
+                // The first stdout line tells scripts and tests where we listen.
+                println!("listening on https://{local}");
+                tracing::info!(ca = %files.ca_cert.display(), "serving HTTPS; boxes trust this CA");
+                let std_listener = listener.into_std()?;
+                server::serve_tls(state, std_listener, server_config, shutdown_signal()).await?;
+            } else {
+                println!("listening on http://{local}");
+                server::serve(state, listener, shutdown_signal()).await?;
+            }
         }
         Command::Ingest {
             input,

@@ -14,8 +14,8 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::db::Db;
 use crate::keystore::MasterKey;
-use crate::region::RegionMap;
 use crate::reco::service::Recommender;
+use crate::region::RegionMap;
 use crate::search::SearchIndex;
 use crate::tokens::TokenIssuer;
 
@@ -26,8 +26,8 @@ pub mod error;
 pub mod home;
 pub mod license;
 pub mod oauth;
-pub mod playback;
 pub mod origin;
+pub mod playback;
 
 /// Everything a request handler may need, shared by all of them.
 #[derive(Debug)]
@@ -56,7 +56,10 @@ impl AppState {
         let master = MasterKey::load_or_create(&config.master_key_path())?;
         let secret = crate::keystore::load_or_create_secret(&config.token_secret_path(), 32)?;
         let search = SearchIndex::load(&*db.conn()?)?;
-        let reco = std::sync::RwLock::new(Arc::new(Recommender::build(&*db.conn()?, Default::default())?));
+        let reco = std::sync::RwLock::new(Arc::new(Recommender::build(
+            &*db.conn()?,
+            Default::default(),
+        )?));
         Ok(Self {
             reco,
             search,
@@ -99,6 +102,26 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+}
+
+/// Serves HTTPS on `listener` with `tls` until `shutdown` completes.
+pub async fn serve_tls(
+    state: Arc<AppState>,
+    listener: std::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+    });
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    axum_server::from_tcp_rustls(listener, config)
+        .handle(handle)
+        .serve(router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .await
 }
 
 /// Runs database work off the async runtime, with a pooled connection.

@@ -40,21 +40,28 @@ async fn session(
     headers: HeaderMap,
 ) -> Result<Json<PlaybackSession>, HttpError> {
     let claims = authenticate(&state, &headers)?;
-    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
     let client = state.regions.client_addr(peer.ip(), forwarded);
     let region = state.regions.region_of(client).map(str::to_owned);
     super::blocking(state, move |state, conn| {
         check_session(conn, &claims)?;
         let account = claims.sub.as_str();
         let asset_id: Option<Option<String>> = conn
-            .query_row("SELECT asset_id FROM titles WHERE id = ?1", [&title], |r| r.get(0))
+            .query_row("SELECT asset_id FROM titles WHERE id = ?1", [&title], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(DbError::from)?;
         let asset = asset_id
             .ok_or_else(|| HttpError::from_code(ErrorCode::NotFound, "no such title"))?
             .and_then(|id| assets::get(conn, &id).transpose())
             .transpose()?
-            .ok_or_else(|| HttpError::from_code(ErrorCode::NotFound, "this title has no video yet"))?;
+            .ok_or_else(|| {
+                HttpError::from_code(ErrorCode::NotFound, "this title has no video yet")
+            })?;
         if !accounts::is_entitled_to_asset(conn, account, &asset.id)? {
             return Err(HttpError::from_code(
                 ErrorCode::NotEntitled,
@@ -62,7 +69,10 @@ async fn session(
             ));
         }
         let licensed = assets::regions(conn, &asset.id)?;
-        if !region.as_deref().is_some_and(|r| licensed.iter().any(|l| l == r)) {
+        if !region
+            .as_deref()
+            .is_some_and(|r| licensed.iter().any(|l| l == r))
+        {
             return Err(HttpError::from_code(
                 ErrorCode::RegionBlocked,
                 "this title is not available in your region",
@@ -90,7 +100,10 @@ fn edges(state: &AppState, region: Option<&str>, asset: &assets::Asset) -> Vec<E
     let on = |name: &str, base: &str| Edge {
         name: name.to_owned(),
         hls_url: format!("{base}/origin/{}", asset.hls_path),
-        dash_url: asset.dash_path.as_ref().map(|d| format!("{base}/origin/{d}")),
+        dash_url: asset
+            .dash_path
+            .as_ref()
+            .map(|d| format!("{base}/origin/{d}")),
     };
     if state.config.edges.is_empty() {
         return vec![on("origin", &state.config.public_url)];
@@ -98,7 +111,10 @@ fn edges(state: &AppState, region: Option<&str>, asset: &assets::Asset) -> Vec<E
     let mut ranked: Vec<&crate::config::EdgeConfig> = state.config.edges.iter().collect();
     // A stable sort keeps configuration order within each group.
     ranked.sort_by_key(|e| !region.is_some_and(|r| e.regions.iter().any(|er| er == r)));
-    ranked.iter().map(|e| on(&e.name, e.url.trim_end_matches('/'))).collect()
+    ranked
+        .iter()
+        .map(|e| on(&e.name, e.url.trim_end_matches('/')))
+        .collect()
 }
 
 async fn events(
@@ -107,7 +123,8 @@ async fn events(
     body: Result<Json<EventBatch>, JsonRejection>,
 ) -> Result<Json<EventReceipt>, HttpError> {
     let claims = authenticate(&state, &headers)?;
-    let Json(batch) = body.map_err(|e| HttpError::from_code(ErrorCode::InvalidRequest, e.body_text()))?;
+    let Json(batch) =
+        body.map_err(|e| HttpError::from_code(ErrorCode::InvalidRequest, e.body_text()))?;
     validate(&batch)?;
     super::blocking_mut(state, move |_, conn| {
         check_session(conn, &claims)?;
@@ -127,7 +144,10 @@ async fn events(
             }
         }
         let (accepted, duplicates) = history::record(conn, &claims.sub, &batch.events)?;
-        Ok(EventReceipt { accepted, duplicates })
+        Ok(EventReceipt {
+            accepted,
+            duplicates,
+        })
     })
     .await
     .map(Json)
@@ -144,10 +164,16 @@ fn validate(batch: &EventBatch) -> Result<(), HttpError> {
         }
         let needs_title = !matches!(e.kind, EventKind::Search);
         if needs_title != e.title_id.is_some() {
-            return bad(format!("event {}: title_id is required for play, progress and complete only", e.id));
+            return bad(format!(
+                "event {}: title_id is required for play, progress and complete only",
+                e.id
+            ));
         }
         if e.position_s.is_some_and(|p| !p.is_finite() || p < 0.0) {
-            return bad(format!("event {}: position_s must be a finite number ≥ 0", e.id));
+            return bad(format!(
+                "event {}: position_s must be a finite number ≥ 0",
+                e.id
+            ));
         }
         if e.query.as_ref().is_some_and(|q| q.len() > 256) {
             return bad(format!("event {}: query longer than 256 bytes", e.id));
