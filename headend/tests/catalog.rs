@@ -310,3 +310,64 @@ async fn home_rows_follow_what_the_viewer_watches() {
         .expect("sent");
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn openapi_documents_every_api_route() {
+    let server = TestServer::start(|_| {}).await;
+    let doc: serde_json::Value = reqwest::get(server.url("/api/v1/openapi.json"))
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths = doc["paths"].as_object().expect("paths");
+    // Every route the server mounts under /api/v1 (see server/*.rs).
+    let source: String = [
+        "license.rs",
+        "oauth.rs",
+        "catalog.rs",
+        "home.rs",
+        "playback.rs",
+    ]
+    .iter()
+    .map(|f| {
+        std::fs::read_to_string(format!("{}/src/server/{f}", env!("CARGO_MANIFEST_DIR")))
+            .expect("source")
+    })
+    .collect();
+    let mut routes: Vec<String> = source
+        .match_indices("\"/api/v1/")
+        .map(|(i, _)| {
+            source[i + 1..]
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    routes.extend([
+        "/api/v1/license".into(),
+        "/api/v1/device/code".into(),
+        "/api/v1/token".into(),
+        "/api/v1/logout".into(),
+    ]);
+    for route in routes {
+        if route.ends_with('/') {
+            continue;
+        }
+        assert!(
+            paths.contains_key(&route),
+            "{route} is not in the OpenAPI document"
+        );
+    }
+    // Refs resolve.
+    let text = doc.to_string();
+    for (i, _) in text.match_indices("#/components/schemas/") {
+        let name = text[i + 21..].split('"').next().unwrap_or_default();
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "dangling $ref {name}"
+        );
+    }
+}

@@ -26,6 +26,7 @@ pub mod error;
 pub mod home;
 pub mod license;
 pub mod oauth;
+pub mod openapi;
 pub mod origin;
 pub mod playback;
 
@@ -97,6 +98,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(oauth::routes())
         .merge(playback::routes())
         .merge(home::routes())
+        .merge(openapi::routes())
         .merge(device_page::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(error::not_found)
