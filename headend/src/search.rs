@@ -78,15 +78,7 @@ impl SearchIndex {
             "SELECT title_id, bm25(title_search, 0.0, 10.0, 4.0, 2.0, 1.0) AS r
              FROM title_search WHERE title_search MATCH ?1 ORDER BY r LIMIT ?2",
         )?;
-        let hits = stmt
-            .query_map(rusqlite::params![expr, limit as i64], |r| {
-                Ok(Hit {
-                    title_id: r.get(0)?,
-                    rank: r.get(1)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(hits)
+        collect_hits(&mut stmt, rusqlite::params![expr, limit as i64])
     }
 
     /// Titles most like `title_id` by tags and genres: the title's own
@@ -127,15 +119,7 @@ impl SearchIndex {
              FROM title_search WHERE title_search MATCH ?1 AND title_id != ?2
              ORDER BY r LIMIT ?3",
         )?;
-        let hits = stmt
-            .query_map(rusqlite::params![expr, title_id, limit as i64], |r| {
-                Ok(Hit {
-                    title_id: r.get(0)?,
-                    rank: r.get(1)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(hits)
+        collect_hits(&mut stmt, rusqlite::params![expr, title_id, limit as i64])
     }
 
     /// The FTS5 expression for a viewer's query, or `None` if nothing in it
@@ -157,6 +141,22 @@ impl SearchIndex {
             .collect();
         (!parts.is_empty()).then(|| parts.join(" AND "))
     }
+}
+
+/// Runs a `(title_id, rank)` query into hits.
+fn collect_hits(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Hit>, DbError> {
+    let hits = stmt
+        .query_map(params, |r| {
+            Ok(Hit {
+                title_id: r.get(0)?,
+                rank: r.get(1)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(hits)
 }
 
 /// Rebuilds the index from the catalog tables.

@@ -107,12 +107,7 @@ async fn grant_async(
     claims: Claims,
     kids: Vec<[u8; 16]>,
 ) -> Result<Vec<ContentKey>, HttpError> {
-    let forwarded = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    let client = state.regions.client_addr(peer.ip(), forwarded);
-    let region = state.regions.region_of(client).map(str::to_owned);
+    let region = state.client_region(peer, headers);
     tokio::task::spawn_blocking(move || grant(&state, &claims, &kids, region.as_deref()))
         .await
         .map_err(HttpError::internal)?

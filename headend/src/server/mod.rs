@@ -74,6 +74,21 @@ impl AppState {
 }
 
 impl AppState {
+    /// The region of the client behind `peer`, believing `X-Forwarded-For`
+    /// only from trusted edges (see [`RegionMap::client_addr`]).
+    pub fn client_region(
+        &self,
+        peer: SocketAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<String> {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let client = self.regions.client_addr(peer.ip(), forwarded);
+        self.regions.region_of(client).map(str::to_owned)
+    }
+
     /// The current recommender.
     pub fn reco(&self) -> Arc<Recommender> {
         self.reco.read().unwrap_or_else(|e| e.into_inner()).clone()

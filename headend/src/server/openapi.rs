@@ -13,7 +13,10 @@ use super::AppState;
 
 /// The OpenAPI route.
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/api/v1/openapi.json", get(|| async { Json(document().clone()) }))
+    Router::new().route(
+        "/api/v1/openapi.json",
+        get(|| async { Json(document().clone()) }),
+    )
 }
 
 fn error_responses(codes: &[u16]) -> Value {

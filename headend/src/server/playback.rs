@@ -40,12 +40,7 @@ async fn session(
     headers: HeaderMap,
 ) -> Result<Json<PlaybackSession>, HttpError> {
     let claims = authenticate(&state, &headers)?;
-    let forwarded = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    let client = state.regions.client_addr(peer.ip(), forwarded);
-    let region = state.regions.region_of(client).map(str::to_owned);
+    let region = state.client_region(peer, &headers);
     super::blocking(state, move |state, conn| {
         check_session(conn, &claims)?;
         let account = claims.sub.as_str();
