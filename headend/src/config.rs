@@ -76,6 +76,33 @@ pub struct Config {
     pub edges: Vec<EdgeConfig>,
     /// HTTPS.
     pub tls: TlsConfig,
+    /// Client-side ad insertion.
+    pub ads: AdsConfig,
+}
+
+/// The ad plan every playback session gets (ad-free accounts get none).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdsConfig {
+    /// Serve ad plans at all.
+    pub enabled: bool,
+    /// Clear assets that are ad creatives, played in turn.
+    pub creatives: Vec<String>,
+    /// Mid-roll cue points, as fractions of the title's duration.
+    pub midrolls: Vec<f64>,
+    /// Ads per mid-roll break (pre- and post-rolls have one).
+    pub midroll_pod: usize,
+}
+
+impl Default for AdsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            creatives: vec!["ad-0".into(), "ad-1".into()],
+            midrolls: vec![0.5],
+            midroll_pod: 2,
+        }
+    }
 }
 
 /// HTTPS settings.
@@ -157,6 +184,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             edges: Vec::new(),
             tls: TlsConfig::default(),
+            ads: AdsConfig::default(),
         }
     }
 }
@@ -205,6 +233,8 @@ pub enum Scheme {
     Cbcs,
     /// Legacy HLS: MPEG-TS segments encrypted whole with AES-128-CBC.
     Aes128,
+    /// Not encrypted: ad creatives and trailers.
+    Clear,
 }
 
 impl Scheme {
@@ -214,6 +244,7 @@ impl Scheme {
             Self::Cenc => "cenc",
             Self::Cbcs => "cbcs",
             Self::Aes128 => "aes128",
+            Self::Clear => "clear",
         }
     }
 }

@@ -14,6 +14,7 @@
 //!
 //! The binary `ottbox-headend` only parses arguments and calls into here.
 
+pub mod ads;
 pub mod auth;
 pub mod config;
 pub mod db;

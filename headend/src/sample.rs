@@ -52,6 +52,11 @@ pub const PALETTE: [[u8; 3]; 6] = [
     [160, 160, 160],
 ];
 
+/// Colours of the synthetic ad creatives `ad-0`, `ad-1`.
+pub const AD_PALETTE: [[u8; 3]; 2] = [[240, 130, 30], [30, 30, 30]];
+/// Length of each ad creative, seconds.
+pub const AD_SECONDS: u32 = 3;
+
 /// The colour of synthetic title `i`.
 pub fn palette(i: usize) -> [u8; 3] {
     PALETTE[i % PALETTE.len()]
@@ -127,6 +132,22 @@ pub fn run(
         ingest::ingest(config, db, master, &mezz, &ing)?;
         ingested += 1;
     }
+    for (i, rgb) in AD_PALETTE.iter().enumerate() {
+        let id = format!("ad-{i}");
+        if !opts.force && assets::get(&*db.conn()?, &id)?.is_some() {
+            continue;
+        }
+        let dir = tempfile::tempdir().map_err(IngestError::from)?;
+        let clip = dir.path().join("ad.mp4");
+        generate_clip(config, *rgb, 880, AD_SECONDS, &clip)?;
+        let ing = IngestOptions {
+            ladder: tiny_ladder(),
+            scheme: Scheme::Clear,
+            preset: "veryfast".into(),
+            ..IngestOptions::from_config(config, &id)
+        };
+        ingest::ingest(config, db, master, &clip, &ing)?;
+    }
     let titles = import_catalog(db, &opts.movies, &opts.tags, opts.ratings.as_deref(), videos)?;
     Ok(SampleReport {
         ingested,
@@ -175,9 +196,14 @@ pub fn import_catalog(
 
 /// Makes the mezzanine of synthetic title `i`: 1280x720, 25 fps, stereo.
 pub fn generate(config: &Config, i: usize, seconds: u32, out: &Path) -> Result<(), IngestError> {
+    generate_clip(config, palette(i), 330 + 110 * i as u32, seconds, out)
+}
+
+/// Makes a synthetic clip: a solid `rgb` background with a moving test
+/// pattern in the middle, and a `freq` Hz tone.
+pub fn generate_clip(config: &Config, rgb: [u8; 3], freq: u32, seconds: u32, out: &Path) -> Result<(), IngestError> {
     let ffmpeg = locate(Tool::Ffmpeg, &config.tools)?;
-    let [r, g, b] = palette(i);
-    let freq = 330 + 110 * i;
+    let [r, g, b] = rgb;
     let d = seconds.to_string();
     let result = Command::new(ffmpeg)
         .args(["-hide_banner", "-nostdin", "-y", "-f", "lavfi", "-i"])

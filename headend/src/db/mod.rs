@@ -181,6 +181,28 @@ const MIGRATIONS: &[M<'static>] = &[
     );
     "#,
     ),
+    // Ads: one ad session per playback session, and the tracking beacons
+    // boxes fire (impression, quartiles, complete, error), in arrival order.
+    M::up(
+        r#"
+    CREATE TABLE ad_sessions (
+        id          TEXT PRIMARY KEY,
+        account_id  TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        title_id    TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE ad_events (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id  TEXT NOT NULL REFERENCES ad_sessions(id) ON DELETE CASCADE,
+        break_id    TEXT NOT NULL,
+        ad_id       TEXT NOT NULL,
+        event       TEXT NOT NULL,
+        error_code  TEXT,
+        at_ms       INTEGER NOT NULL
+    );
+    CREATE INDEX ad_events_session ON ad_events(session_id, seq);
+    "#,
+    ),
 ];
 
 /// A pool of connections to the headend database.

@@ -142,7 +142,9 @@ pub fn ingest(
     let encodes = transcode::transcode(config, input, &info, opts, &stage.work())?;
     let keys = plan_keys(opts);
     let packaged = match opts.scheme {
-        Scheme::Cenc | Scheme::Cbcs => package::cmaf(config, &encodes, &keys, opts, &stage.out())?,
+        Scheme::Cenc | Scheme::Cbcs | Scheme::Clear => {
+            package::cmaf(config, &encodes, &keys, opts, &stage.out())?
+        }
         Scheme::Aes128 => package::hls_aes128(config, &encodes, &keys[0].key, opts, &stage.out())?,
     };
     let asset = assets::Asset {
@@ -192,6 +194,9 @@ pub fn validate_title(title: &str) -> Result<(), IngestError> {
 }
 
 fn plan_keys(opts: &IngestOptions) -> Vec<KeyPlan> {
+    if opts.scheme == Scheme::Clear {
+        return Vec::new();
+    }
     let split = opts.split_sd_hd_keys
         && opts.scheme != Scheme::Aes128
         && opts.ladder.iter().any(Rung::is_hd);
@@ -216,7 +221,9 @@ fn plan_keys(opts: &IngestOptions) -> Vec<KeyPlan> {
 
 /// The key label for a video rung (audio uses [`audio_label`]).
 pub fn rung_label(keys: &[KeyPlan], rung: &Rung) -> &'static str {
-    if keys.len() == 2 {
+    if keys.is_empty() {
+        "NONE"
+    } else if keys.len() == 2 {
         if rung.is_hd() { "HD" } else { "SD" }
     } else {
         "ALL"
@@ -225,7 +232,11 @@ pub fn rung_label(keys: &[KeyPlan], rung: &Rung) -> &'static str {
 
 /// Audio is SD content: it takes the SD key when keys are split.
 pub fn audio_label(keys: &[KeyPlan]) -> &'static str {
-    if keys.len() == 2 { "SD" } else { "ALL" }
+    match keys.len() {
+        0 => "NONE",
+        2 => "SD",
+        _ => "ALL",
+    }
 }
 
 /// The last lines of a tool's stderr, for error messages.

@@ -48,8 +48,9 @@ pub fn cmaf(
         let dir = format!("video_{}", rung.name);
         playlists.push((format!("{dir}.m3u8"), label));
         cmd.arg(format!(
-            "in={},stream=video,init_segment={dir}/init.mp4,segment_template={dir}/$Number$.m4s,playlist_name={dir}.m3u8,drm_label={label}",
-            file.display()
+            "in={},stream=video,init_segment={dir}/init.mp4,segment_template={dir}/$Number$.m4s,playlist_name={dir}.m3u8{}",
+            file.display(),
+            drm_label(keys, label)
         ));
         renditions.push(Rendition {
             name: rung.name.clone(),
@@ -64,8 +65,9 @@ pub fn cmaf(
         let label = audio_label(keys);
         playlists.push(("audio.m3u8".into(), label));
         cmd.arg(format!(
-            "in={},stream=audio,init_segment=audio/init.mp4,segment_template=audio/$Number$.m4s,playlist_name=audio.m3u8,hls_group_id=audio,hls_name=English,language=en,drm_label={label}",
-            file.display()
+            "in={},stream=audio,init_segment=audio/init.mp4,segment_template=audio/$Number$.m4s,playlist_name=audio.m3u8,hls_group_id=audio,hls_name=English,language=en{}",
+            file.display(),
+            drm_label(keys, label)
         ));
         renditions.push(Rendition {
             name: "audio".into(),
@@ -99,16 +101,18 @@ pub fn cmaf(
             "--hls_master_playlist_output",
             "master.m3u8",
         ])
-        .args(["--hls_playlist_type", "VOD", "--generate_static_live_mpd"])
-        .arg("--enable_raw_key_encryption")
-        .args(["--keys", &key_arg])
-        .args([
-            "--protection_scheme",
-            scheme,
-            "--protection_systems",
-            "CommonSystem",
-        ])
-        .args(["--clear_lead", "0"]);
+        .args(["--hls_playlist_type", "VOD", "--generate_static_live_mpd"]);
+    if !keys.is_empty() {
+        cmd.arg("--enable_raw_key_encryption")
+            .args(["--keys", &key_arg])
+            .args([
+                "--protection_scheme",
+                scheme,
+                "--protection_systems",
+                "CommonSystem",
+            ])
+            .args(["--clear_lead", "0"]);
+    }
     // The key is on the command line: never echo the command into errors or logs.
     let result = cmd.output()?;
     check_status("packager", &result)?;
@@ -125,6 +129,15 @@ pub fn cmaf(
         dash: Some("manifest.mpd".into()),
         renditions,
     })
+}
+
+/// The stream descriptor's key label field, when the title is encrypted.
+fn drm_label(keys: &[KeyPlan], label: &str) -> String {
+    if keys.is_empty() {
+        String::new()
+    } else {
+        format!(",drm_label={label}")
+    }
 }
 
 /// Shaka Packager writes no `EXT-X-KEY` into HLS playlists of `cenc`

@@ -19,6 +19,7 @@ use crate::region::RegionMap;
 use crate::search::SearchIndex;
 use crate::tokens::TokenIssuer;
 
+pub mod ads;
 pub mod bearer;
 pub mod catalog;
 pub mod device_page;
@@ -114,6 +115,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(playback::routes())
         .merge(home::routes())
         .merge(openapi::routes())
+        .merge(ads::routes())
         .merge(device_page::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(error::not_found)

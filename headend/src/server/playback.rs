@@ -74,6 +74,7 @@ async fn session(
             ));
         }
         let resume_s = history::resume_point(conn, account, &title)?;
+        let ad_plan_url = super::ads::open_session(state, conn, account, &title)?;
         Ok(PlaybackSession {
             edges: edges(state, region.as_deref(), &asset),
             license_url: format!("{}{LICENSE_PATH}", state.config.public_url),
@@ -82,7 +83,7 @@ async fn session(
             scheme: asset.scheme,
             duration_s: asset.duration_s,
             resume_s,
-            ad_plan_url: None,
+            ad_plan_url,
         })
     })
     .await
