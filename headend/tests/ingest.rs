@@ -450,9 +450,13 @@ fn bad_inputs_fail_clearly_and_publish_nothing() {
 
     // A good input, then a re-ingest whose packaging fails: the first
     // version stays published, untouched.
+    // What a killed ingest left behind is swept by the next one.
+    let leftover = config.staging_dir().join("dead.4000000000-0a0b0c/work");
+    std::fs::create_dir_all(&leftover).expect("mkdir");
     let mezz = dir.path().join("good.mp4");
     sample::generate(&config, 3, 2, &mezz).expect("mezzanine");
     run(&config, &mezz, "keep").expect("first ingest");
+    assert!(!leftover.exists(), "stale staging swept");
     let before = std::fs::read(config.origin_dir().join("keep/manifest.mpd")).expect("published");
     let mut broken = config.clone();
     broken.tools.packager = Some(dir.path().join("no-such-packager"));
@@ -538,5 +542,35 @@ fn sample_catalog_imports_movielens_metadata() {
             .expect("query")
             .map(|a| a.scheme),
         Some("cbcs".to_owned())
+    );
+}
+
+#[test]
+fn a_full_disk_is_reported_and_nothing_is_published() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mezz = dir.path().join("clip.mp4");
+    sample::generate(&Config::default(), 4, 4, &mezz).expect("mezzanine");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    // A 1.5 MB file system for the data directory, in a private mount
+    // namespace (a user namespace too, so this runs without root).
+    let script = format!(
+        "mount -t tmpfs -o size=1536k tmpfs '{data}' && '{bin}' --data-dir '{data}' ingest '{mezz}' --title full --tiny; \
+         rc=$?; ls -A '{data}/origin' 2>/dev/null; ls -A '{data}/staging' 2>/dev/null; exit $rc",
+        data = data.display(),
+        bin = env!("CARGO_BIN_EXE_ottbox-headend"),
+        mezz = mezz.display(),
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--map-root-user", "sh", "-c", &script])
+        .output()
+        .expect("unshare runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the ingest must fail");
+    assert!(stderr.contains("disk full"), "says why: {stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+        "nothing left in origin or staging: {}",
+        String::from_utf8_lossy(&out.stdout)
     );
 }

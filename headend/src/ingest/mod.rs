@@ -255,7 +255,9 @@ pub(crate) fn check_status(
         return Ok(());
     }
     let stderr_tail = tail(&out.stderr);
-    if String::from_utf8_lossy(&out.stderr).contains("No space left on device") {
+    // ffmpeg reports ENOSPC as such; Shaka Packager only suspects it.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("No space left on device") || stderr.contains("running out of disk space") {
         return Err(IngestError::DiskFull(stderr_tail));
     }
     Err(IngestError::ToolFailed {

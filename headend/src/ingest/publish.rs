@@ -23,11 +23,17 @@ pub struct Staging {
 }
 
 impl Staging {
-    /// Creates `<staging>/<title>.<random>/{work,out}`.
+    /// Creates `<staging>/<title>.<pid>-<random>/{work,out}`, first
+    /// removing what ingests that were killed left behind.
     pub fn new(staging: &Path, title: &str) -> Result<Self, IngestError> {
+        sweep(staging);
         let mut tag = [0u8; 6];
         rand::rng().fill_bytes(&mut tag);
-        let root = staging.join(format!("{title}.{}", hex::encode(tag)));
+        let root = staging.join(format!(
+            "{title}.{}-{}",
+            std::process::id(),
+            hex::encode(tag)
+        ));
         std::fs::create_dir_all(root.join("work"))?;
         std::fs::create_dir_all(root.join("out"))?;
         Ok(Self {
@@ -85,6 +91,27 @@ impl Staging {
             .extension()
             .map(|e| e.to_string_lossy().into_owned())
             .unwrap_or_default()
+    }
+}
+
+/// Removes staging directories whose ingest process is gone (killed, or the
+/// machine lost power): their owner's pid is in the name. Other ingests
+/// running beside this one keep theirs.
+fn sweep(staging: &Path) {
+    let Ok(entries) = std::fs::read_dir(staging) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .rsplit_once('.')
+            .and_then(|(_, rest)| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            tracing::info!(dir = %name, "removing what an interrupted ingest left in staging");
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
