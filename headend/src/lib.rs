@@ -21,6 +21,7 @@ pub mod db;
 pub mod ingest;
 pub mod keystore;
 pub mod reco;
+pub mod poster;
 pub mod region;
 pub mod sample;
 pub mod search;

@@ -145,6 +145,15 @@ async fn details_and_similar_titles() {
         d.synopsis
     );
     assert_eq!(d.asset_id.as_deref(), Some("sample-1"));
+    assert_eq!(d.age_rating, "All");
+    let poster = client
+        .get(server.url(&d.summary.poster))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(poster.headers()["content-type"], "image/png");
+    let bytes = poster.bytes().await.expect("png");
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
 
     let similar: TitleList = client
         .get(server.url("/api/v1/titles/ml-1/similar"))

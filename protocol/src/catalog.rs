@@ -13,6 +13,8 @@ pub struct TitleSummary {
     pub year: Option<u16>,
     /// Genres, e.g. `["Action", "Sci-Fi"]`.
     pub genres: Vec<String>,
+    /// Poster image, a path on the headend (`/api/v1/titles/{id}/poster.png`).
+    pub poster: String,
 }
 
 /// Everything the details screen shows about a title.
@@ -29,6 +31,9 @@ pub struct TitleDetails {
     pub asset_id: Option<String>,
     /// Running time in seconds, when an asset is published.
     pub duration_s: Option<f64>,
+    /// Age rating: `All`, `12` or `16` (the sample catalog derives it from
+    /// genres; MovieLens has none).
+    pub age_rating: String,
 }
 
 /// `GET /api/v1/search?q=...` and `GET /api/v1/titles/{id}/similar`.

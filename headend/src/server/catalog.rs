@@ -24,6 +24,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/search", get(search))
         .route("/api/v1/titles/{id}", get(details))
         .route("/api/v1/titles/{id}/similar", get(similar))
+        .route("/api/v1/titles/{id}/poster.png", get(poster))
 }
 
 #[derive(Deserialize)]
@@ -95,6 +96,7 @@ async fn details(
             .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
             .map_err(crate::db::DbError::from)?;
         Ok(TitleDetails {
+            age_rating: age_rating(&summary.genres).to_owned(),
             summary,
             synopsis,
             tags,
@@ -104,6 +106,37 @@ async fn details(
     })
     .await
     .map(Json)
+}
+
+/// An age rating from genres: MovieLens has none, so the sample catalog
+/// derives a conservative one.
+fn age_rating(genres: &[String]) -> &'static str {
+    let has = |g: &str| genres.iter().any(|x| x == g);
+    if has("Horror") || has("Film-Noir") {
+        "16"
+    } else if has("Thriller") || has("Crime") || has("War") || has("Action") {
+        "12"
+    } else {
+        "All"
+    }
+}
+
+async fn poster(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<impl axum::response::IntoResponse, HttpError> {
+    let png = super::blocking(state, move |_, conn| {
+        let t = summary(conn, &id)?.ok_or_else(unknown_title)?;
+        Ok(crate::poster::render(&t.name, t.year, &t.genres))
+    })
+    .await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/png"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        png,
+    ))
 }
 
 fn unknown_title() -> HttpError {
@@ -126,6 +159,7 @@ pub(super) fn summary(conn: &Connection, id: &str) -> Result<Option<TitleSummary
                     .filter(|g| !g.is_empty() && *g != "(no genres listed)")
                     .map(str::to_owned)
                     .collect(),
+                poster: format!("/api/v1/titles/{id}/poster.png"),
             })
         })
         .optional()

@@ -73,10 +73,12 @@ pub fn document() -> &'static Value {
                         "access_token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"}, "refresh_token": {"type": "string"}}},
                     "TitleSummary": {"type": "object", "required": ["id", "name", "genres"], "properties": {
                         "id": {"type": "string"}, "name": {"type": "string"}, "year": {"type": "integer", "nullable": true},
-                        "genres": {"type": "array", "items": {"type": "string"}}}},
+                        "genres": {"type": "array", "items": {"type": "string"}},
+                        "poster": {"type": "string"}}},
                     "TitleDetails": {"allOf": [{"$ref": "#/components/schemas/TitleSummary"}, {"type": "object", "properties": {
                         "synopsis": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
-                        "asset_id": {"type": "string", "nullable": true}, "duration_s": {"type": "number", "nullable": true}}}]},
+                        "asset_id": {"type": "string", "nullable": true}, "duration_s": {"type": "number", "nullable": true},
+                        "age_rating": {"type": "string", "enum": ["All", "12", "16"]}}}]},
                     "TitleList": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/TitleSummary"}}}},
                     "Row": {"type": "object", "properties": {
                         "id": {"type": "string"}, "title": {"type": "string"}, "next_offset": {"type": "integer", "nullable": true},
@@ -122,6 +124,8 @@ pub fn document() -> &'static Value {
                 "/api/v1/titles/{id}/similar": {"get": {"summary": "similar titles", "parameters": [path_param("id"),
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
                     "responses": with_ok(ok_json("TitleList"), &[404])}},
+                "/api/v1/titles/{id}/poster.png": {"get": {"summary": "the title's generated poster", "parameters": [path_param("id")],
+                    "responses": with_ok(json!({"200": {"description": "PNG", "content": {"image/png": {}}}}), &[404])}},
                 "/api/v1/home": {"get": {"summary": "home rows", "security": bearer,
                     "parameters": [{"name": "items", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
                     "responses": with_ok(ok_json("Home"), &[401])}},
