@@ -34,7 +34,13 @@ impl Offset {
 /// `HH:MM:SS.mmm`, as VMAP and VAST write times.
 pub fn clock(seconds: f64) -> String {
     let ms = (seconds.max(0.0) * 1000.0).round() as u64;
-    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
 }
 
 /// One ad of a break.
@@ -64,7 +70,13 @@ pub struct Break {
 }
 
 /// The VAST linear tracking events a box fires, in the order it fires them.
-pub const TRACKING_EVENTS: &[&str] = &["start", "firstQuartile", "midpoint", "thirdQuartile", "complete"];
+pub const TRACKING_EVENTS: &[&str] = &[
+    "start",
+    "firstQuartile",
+    "midpoint",
+    "thirdQuartile",
+    "complete",
+];
 
 /// Renders a VMAP document (no breaks: an empty plan).
 pub fn vmap(breaks: &[Break]) -> String {

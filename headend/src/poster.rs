@@ -3,7 +3,7 @@
 //! drawing library as the box's UI). Cheap enough to render on request.
 
 use embedded_graphics::mono_font::MonoTextStyle;
-use embedded_graphics::mono_font::ascii::{FONT_8X13_BOLD, FONT_6X10};
+use embedded_graphics::mono_font::ascii::{FONT_6X10, FONT_8X13_BOLD};
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::{PrimitiveStyle, Rectangle};
@@ -29,7 +29,10 @@ impl DrawTarget for Canvas {
     type Color = Rgb888;
     type Error = std::convert::Infallible;
 
-    fn draw_iter<I: IntoIterator<Item = Pixel<Rgb888>>>(&mut self, pixels: I) -> Result<(), Self::Error> {
+    fn draw_iter<I: IntoIterator<Item = Pixel<Rgb888>>>(
+        &mut self,
+        pixels: I,
+    ) -> Result<(), Self::Error> {
         for Pixel(p, c) in pixels {
             if (0..WIDTH as i32).contains(&p.x) && (0..HEIGHT as i32).contains(&p.y) {
                 let i = (p.y as usize * WIDTH as usize + p.x as usize) * 3;
@@ -84,7 +87,10 @@ pub fn render(name: &str, year: Option<u16>, genres: &[String]) -> Vec<u8> {
         .into_styled(PrimitiveStyle::with_stroke(white, 2))
         .draw(&mut canvas);
     // Only ASCII glyphs exist in the font: keep what it can draw.
-    let ascii: String = name.chars().map(|c| if c.is_ascii() { c } else { '?' }).collect();
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii() { c } else { '?' })
+        .collect();
     let title_style = MonoTextStyle::new(&FONT_8X13_BOLD, white);
     for (i, line) in wrap(&ascii, 20).iter().take(8).enumerate() {
         let _ = Text::new(line, Point::new(20, 60 + 18 * i as i32), title_style).draw(&mut canvas);
@@ -93,7 +99,12 @@ pub fn render(name: &str, year: Option<u16>, genres: &[String]) -> Vec<u8> {
     if let Some(y) = year {
         let _ = Text::new(&y.to_string(), Point::new(20, 250), small).draw(&mut canvas);
     }
-    let genre_line: String = genres.iter().take(3).cloned().collect::<Vec<_>>().join(" / ");
+    let genre_line: String = genres
+        .iter()
+        .take(3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" / ");
     let _ = Text::new(&genre_line, Point::new(20, 270), small).draw(&mut canvas);
     encode(&canvas.pixels)
 }
@@ -125,11 +136,18 @@ mod tests {
         assert_eq!(&buf[..3], &[30, 140, 160], "corner in the genre's colour");
         // The title is drawn: some white pixels in the text area.
         let row = 60 * WIDTH as usize * 3;
-        assert!(buf[row - 13 * WIDTH as usize * 3..row].chunks(3).any(|p| p == [245, 245, 245]));
+        assert!(
+            buf[row - 13 * WIDTH as usize * 3..row]
+                .chunks(3)
+                .any(|p| p == [245, 245, 245])
+        );
     }
 
     #[test]
     fn long_titles_wrap() {
-        assert_eq!(wrap("Dr. Strangelove or: How I Learned to Stop Worrying", 20)[0], "Dr. Strangelove or:");
+        assert_eq!(
+            wrap("Dr. Strangelove or: How I Learned to Stop Worrying", 20)[0],
+            "Dr. Strangelove or:"
+        );
     }
 }

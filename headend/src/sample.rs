@@ -148,7 +148,13 @@ pub fn run(
         };
         ingest::ingest(config, db, master, &clip, &ing)?;
     }
-    let titles = import_catalog(db, &opts.movies, &opts.tags, opts.ratings.as_deref(), videos)?;
+    let titles = import_catalog(
+        db,
+        &opts.movies,
+        &opts.tags,
+        opts.ratings.as_deref(),
+        videos,
+    )?;
     Ok(SampleReport {
         ingested,
         kept,
@@ -201,7 +207,13 @@ pub fn generate(config: &Config, i: usize, seconds: u32, out: &Path) -> Result<(
 
 /// Makes a synthetic clip: a solid `rgb` background with a moving test
 /// pattern in the middle, and a `freq` Hz tone.
-pub fn generate_clip(config: &Config, rgb: [u8; 3], freq: u32, seconds: u32, out: &Path) -> Result<(), IngestError> {
+pub fn generate_clip(
+    config: &Config,
+    rgb: [u8; 3],
+    freq: u32,
+    seconds: u32,
+    out: &Path,
+) -> Result<(), IngestError> {
     let ffmpeg = locate(Tool::Ffmpeg, &config.tools)?;
     let [r, g, b] = rgb;
     let d = seconds.to_string();
@@ -232,11 +244,21 @@ fn import_views(conn: &mut rusqlite::Connection, path: &Path) -> Result<(), Samp
         for record in reader.records() {
             let r = record.map_err(|e| metadata_error(path, e))?;
             let (Some(user), Some(movie), Some(at)) = (r.get(0), r.get(1), r.get(3)) else {
-                return Err(metadata_error(path, "expected userId,movieId,rating,timestamp"));
+                return Err(metadata_error(
+                    path,
+                    "expected userId,movieId,rating,timestamp",
+                ));
             };
-            let at: i64 = at.trim().parse().map_err(|_| metadata_error(path, "bad timestamp"))?;
+            let at: i64 = at
+                .trim()
+                .parse()
+                .map_err(|_| metadata_error(path, "bad timestamp"))?;
             insert
-                .execute(rusqlite::params![format!("ml-user-{user}"), format!("ml-{movie}"), at])
+                .execute(rusqlite::params![
+                    format!("ml-user-{user}"),
+                    format!("ml-{movie}"),
+                    at
+                ])
                 .map_err(crate::db::DbError::from)?;
         }
     }

@@ -8,8 +8,9 @@
 //! - every term is a prefix (`"netw"*`), because a viewer typing on a remote
 //!   stops half-way through words ("soc netw" finds "Social Network, The");
 //! - a term that prefixes nothing in the index is replaced by the indexed
-//!   words closest to it (Damerau-Levenshtein, one edit for short words, two
-//!   for long ones), so "socail" still finds "social";
+//!   words closest to it (edit distance with transpositions, one edit for
+//!   short words, two for long ones, same first letter), so "socail" still
+//!   finds "social";
 //! - terms are ANDed; results are ranked by BM25 with the name weighing most.
 //!
 //! The vocabulary (from the `fts5vocab` table) is kept in memory, sorted, so
@@ -205,16 +206,27 @@ fn corrections(vocab: &[(String, i64)], term: &str) -> Vec<String> {
         4..=6 => 1,
         _ => 2,
     };
+    // Viewers rarely get the first letter wrong: compare only with words
+    // that share it (or that start with the first two letters swapped),
+    // which keeps a correction to a few hundred comparisons.
+    let mut chars = term.chars();
+    let (first, second) = (chars.next(), chars.next());
     let mut found: Vec<(usize, i64, &str)> = vocab
         .iter()
+        .filter(|(word, _)| {
+            let mut w = word.chars();
+            let (a, b) = (w.next(), w.next());
+            a == first || (a == second && b == first)
+        })
         .filter_map(|(word, docs)| {
             let wlen = word.chars().count();
             if wlen + max_edits < len {
                 return None;
             }
-            let whole = strsim::damerau_levenshtein(term, word);
-            let prefix: String = word.chars().take(len).collect();
-            let partial = strsim::damerau_levenshtein(term, &prefix);
+            // Optimal string alignment: edits plus adjacent transpositions.
+            let whole = strsim::osa_distance(term, word);
+            let prefix_end = word.char_indices().nth(len).map_or(word.len(), |(i, _)| i);
+            let partial = strsim::osa_distance(term, &word[..prefix_end]);
             let d = whole.min(partial);
             (d <= max_edits).then_some((d, *docs, word.as_str()))
         })

@@ -12,10 +12,20 @@ pub fn run() -> anyhow::Result<()> {
     result
 }
 
+/// The colour choice for tools that do not read `CARGO_TERM_COLOR` (rustfmt
+/// colours its diffs even into a CI log otherwise).
+fn color() -> String {
+    match std::env::var("CARGO_TERM_COLOR") {
+        Ok(c) if ["always", "never", "auto"].contains(&c.as_str()) => c,
+        _ if std::io::IsTerminal::is_terminal(&std::io::stdout()) => "auto".into(),
+        _ => "never".into(),
+    }
+}
+
 fn all(stages: &mut Stages) -> anyhow::Result<()> {
     stages.run("setup", crate::setup::run)?;
     stages.run("cargo fmt --check", || {
-        run_cmd(cargo().args(["fmt", "--all", "--", "--check"]))
+        run_cmd(cargo().args(["fmt", "--all", "--", "--check", "--color", &color()]))
     })?;
     stages.run("cargo clippy -D warnings", || {
         run_cmd(cargo().args([

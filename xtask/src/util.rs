@@ -73,7 +73,10 @@ pub fn succeeds(cmd: &mut Command) -> bool {
 
 /// A command line as the user would type it, for messages.
 pub fn describe(cmd: &Command) -> String {
-    let mut words = vec![cmd.get_program().to_string_lossy().into_owned()];
+    // `cargo`, not the toolchain's full path to it.
+    let program = std::path::Path::new(cmd.get_program());
+    let name = program.file_name().unwrap_or(program.as_os_str());
+    let mut words = vec![name.to_string_lossy().into_owned()];
     words.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
     format!("`{}`", words.join(" "))
 }

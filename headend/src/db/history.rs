@@ -22,7 +22,11 @@ pub struct InProgress {
 /// Records a batch of events for `account`; returns (accepted, duplicates).
 /// Replayed event ids are ignored, so boxes can retry freely. Resume
 /// points follow the latest event by time, whatever order they arrive in.
-pub fn record(conn: &mut Connection, account: &str, events: &[Event]) -> Result<(u32, u32), DbError> {
+pub fn record(
+    conn: &mut Connection,
+    account: &str,
+    events: &[Event],
+) -> Result<(u32, u32), DbError> {
     let tx = conn.transaction()?;
     let (mut accepted, mut duplicates) = (0, 0);
     for e in events {
@@ -87,7 +91,11 @@ pub fn resume_point(conn: &Connection, account: &str, title: &str) -> Result<f64
 }
 
 /// Titles started and not finished, most recent first.
-pub fn continue_watching(conn: &Connection, account: &str, limit: usize) -> Result<Vec<InProgress>, DbError> {
+pub fn continue_watching(
+    conn: &Connection,
+    account: &str,
+    limit: usize,
+) -> Result<Vec<InProgress>, DbError> {
     let mut stmt = conn.prepare_cached(
         "SELECT r.title_id, r.position_s, COALESCE(a.duration_s, 0)
          FROM resume_points r JOIN titles t ON t.id = r.title_id
@@ -113,6 +121,8 @@ pub fn watched(conn: &Connection, account: &str) -> Result<Vec<String>, DbError>
         "SELECT title_id FROM events WHERE account_id = ?1 AND title_id IS NOT NULL
          GROUP BY title_id ORDER BY max(at)",
     )?;
-    let rows = stmt.query_map([account], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let rows = stmt
+        .query_map([account], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }

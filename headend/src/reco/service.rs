@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::Connection;
 
-use super::itemknn::{ItemKnn, Params, popular};
+use super::itemknn::{ItemKnn, Params};
 use crate::db::DbError;
 
 /// A fitted model with the mapping between title ids and model indices.
@@ -14,8 +14,10 @@ pub struct Recommender {
     model: ItemKnn,
     titles: Vec<String>,
     index: HashMap<String, u32>,
-    /// Views per title, by model index.
-    views: Vec<f32>,
+    /// Every title the model knows, most viewed first (model indices).
+    by_views: Vec<u32>,
+    /// Per genre, its titles, most viewed first (model indices).
+    by_genre: HashMap<String, Vec<u32>>,
 }
 
 impl Recommender {
@@ -40,27 +42,56 @@ impl Recommender {
             });
             viewers.entry(viewer).or_default().push(i);
         }
+        // Titles nobody watched yet still belong in genre rows, last.
+        let mut genres_of: Vec<(u32, String)> = Vec::new();
+        let mut all = conn.prepare("SELECT id, genres FROM titles")?;
+        for row in all.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (title, genres) = row?;
+            let next = titles.len() as u32;
+            let i = *index.entry(title.clone()).or_insert_with(|| {
+                titles.push(title);
+                next
+            });
+            genres_of.push((i, genres));
+        }
         let users: Vec<Vec<u32>> = viewers.into_values().collect();
-        let mut views = vec![0.0_f32; titles.len()];
+        let mut views = vec![0_u32; titles.len()];
         for items in &users {
             for &i in items {
-                views[i as usize] += 1.0;
+                views[i as usize] += 1;
             }
         }
+        let most_viewed =
+            |list: &mut Vec<u32>| list.sort_by_key(|&i| (std::cmp::Reverse(views[i as usize]), i));
+        let mut by_views: Vec<u32> = (0..titles.len() as u32).collect();
+        most_viewed(&mut by_views);
+        let mut by_genre: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, genres) in genres_of {
+            for g in genres.split('|').filter(|g| !g.is_empty()) {
+                by_genre.entry(g.to_owned()).or_default().push(i);
+            }
+        }
+        by_genre.values_mut().for_each(most_viewed);
         Ok(Self {
             model: ItemKnn::fit(titles.len(), &users, params),
             titles,
             index,
-            views,
+            by_views,
+            by_genre,
         })
     }
 
     fn ids(&self, items: Vec<u32>) -> Vec<String> {
-        items.into_iter().map(|i| self.titles[i as usize].clone()).collect()
+        items
+            .into_iter()
+            .map(|i| self.titles[i as usize].clone())
+            .collect()
     }
 
     fn indices<'a>(&self, ids: impl IntoIterator<Item = &'a String>) -> Vec<u32> {
-        ids.into_iter().filter_map(|id| self.index.get(id).copied()).collect()
+        ids.into_iter()
+            .filter_map(|id| self.index.get(id).copied())
+            .collect()
     }
 
     /// The `n` best titles for a viewer who watched `watched`, never one of
@@ -92,12 +123,23 @@ impl Recommender {
 
     /// The most watched titles, skipping `exclude`.
     pub fn popular(&self, exclude: &[String], n: usize) -> Vec<String> {
-        self.ids(popular(&self.views, &self.indices(exclude), n))
+        let skip: HashSet<u32> = self.indices(exclude).into_iter().collect();
+        let items = self
+            .by_views
+            .iter()
+            .copied()
+            .filter(|i| !skip.contains(i))
+            .take(n)
+            .collect();
+        self.ids(items)
     }
 
-    /// The most watched titles among `candidates`, best first.
-    pub fn rank_by_views(&self, candidates: &mut [String]) {
-        let views = |id: &String| self.index.get(id).map_or(0.0, |&i| self.views[i as usize]);
-        candidates.sort_by(|a, b| views(b).total_cmp(&views(a)).then(a.cmp(b)));
+    /// The most watched titles of a genre.
+    pub fn popular_in(&self, genre: &str, n: usize) -> Vec<String> {
+        let items = self
+            .by_genre
+            .get(genre)
+            .map(|l| l.iter().copied().take(n).collect());
+        self.ids(items.unwrap_or_default())
     }
 }

@@ -22,7 +22,7 @@ use super::AppState;
 use super::bearer::{authenticate, check_session};
 use super::catalog::summary;
 use super::error::HttpError;
-use crate::db::{DbError, history};
+use crate::db::history;
 
 /// Genres that get a row of their own, in display order.
 const GENRE_ROWS: &[&str] = &[
@@ -148,10 +148,7 @@ impl<'a> Context<'a> {
                 )
             }
             Some(("genre", genre)) if GENRE_ROWS.contains(&genre) => {
-                let mut ids = titles_in_genre(self.conn, genre)?;
-                reco.rank_by_views(&mut ids);
-                ids.truncate(want);
-                (genre.to_owned(), ids)
+                (genre.to_owned(), reco.popular_in(genre, want))
             }
             _ => return Ok(None),
         };
@@ -194,13 +191,4 @@ impl<'a> Context<'a> {
             next_offset: (started.len() > offset + limit).then_some((offset + limit) as u32),
         })
     }
-}
-
-fn titles_in_genre(conn: &Connection, genre: &str) -> Result<Vec<String>, DbError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id FROM titles WHERE '|' || genres || '|' LIKE ?1")?;
-    let rows = stmt
-        .query_map([format!("%|{genre}|%")], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
 }
