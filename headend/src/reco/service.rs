@@ -16,6 +16,8 @@ pub struct Recommender {
     index: HashMap<String, u32>,
     /// Every title the model knows, most viewed first (model indices).
     by_views: Vec<u32>,
+    /// Views per title, by model index.
+    views: Vec<u32>,
     /// Per genre, its titles, most viewed first (model indices).
     by_genre: HashMap<String, Vec<u32>>,
 }
@@ -78,6 +80,7 @@ impl Recommender {
             index,
             by_views,
             by_genre,
+            views,
         })
     }
 
@@ -132,6 +135,11 @@ impl Recommender {
             .take(n)
             .collect();
         self.ids(items)
+    }
+
+    /// How many viewers watched `title`.
+    pub fn views(&self, title: &str) -> u32 {
+        self.index.get(title).map_or(0, |&i| self.views[i as usize])
     }
 
     /// The most watched titles of a genre.

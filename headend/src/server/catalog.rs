@@ -15,6 +15,10 @@ use super::error::HttpError;
 
 /// Most results one page may have.
 const MAX_LIMIT: usize = 100;
+/// Search hits re-ranked with popularity.
+const RERANK_POOL: usize = 50;
+/// Weight of ln(1 + views) against BM25 in search ranking.
+const POPULARITY_WEIGHT: f64 = 1.0;
 /// Longest query accepted, in bytes.
 const MAX_QUERY_BYTES: usize = 256;
 
@@ -50,8 +54,17 @@ async fn search(
     }
     let limit = params.limit.unwrap_or(20).clamp(1, MAX_LIMIT);
     super::blocking(state, move |state, conn| {
-        let hits = state.search.search(conn, &params.q, limit)?;
-        summaries(conn, hits.iter().map(|h| h.title_id.as_str()))
+        let mut hits = state
+            .search
+            .search(conn, &params.q, RERANK_POOL.max(limit))?;
+        // Text relevance first, popularity as the tie-breaker that makes
+        // "godfathr" mean The Godfather rather than Tokyo Godfathers.
+        let reco = state.reco();
+        let score = |h: &crate::search::Hit| {
+            -h.rank + POPULARITY_WEIGHT * f64::from(reco.views(&h.title_id)).ln_1p()
+        };
+        hits.sort_by(|a, b| score(b).total_cmp(&score(a)));
+        summaries(conn, hits.iter().take(limit).map(|h| h.title_id.as_str()))
     })
     .await
     .map(|results| Json(TitleList { results }))
