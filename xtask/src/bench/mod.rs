@@ -7,8 +7,10 @@ use clap::Subcommand;
 
 use crate::util::run as run_cmd;
 
+mod api;
 mod ingest;
 mod license;
+mod wrk;
 
 /// What to measure.
 #[derive(Subcommand)]
@@ -18,6 +20,8 @@ pub enum Bench {
     Ingest,
     /// License grants per second and p99 latency with 64 connections (wrk).
     License,
+    /// Home and search requests/s and p99 latency with 200 connections (wrk).
+    Api,
 }
 
 /// Runs one benchmark.
@@ -26,6 +30,7 @@ pub fn run(what: Bench) -> anyhow::Result<()> {
     match what {
         Bench::Ingest => ingest::run(),
         Bench::License => license::run(),
+        Bench::Api => api::run(),
     }
 }
 

@@ -1,0 +1,120 @@
+//! API latency under load: home rows and search with 200 concurrent
+//! clients (wrk) against a release headend holding the whole sample
+//! catalog (9,742 titles, the MovieLens audience's views).
+
+use std::process::Stdio;
+
+use anyhow::{Context, bail};
+
+use crate::headend::{self, Server};
+use crate::util::{Http, Scratch, output, root, run as run_cmd};
+
+/// Concurrent clients.
+const CONNECTIONS: u32 = 200;
+
+/// Queries a viewer types on a remote: prefixes, whole words, a typo.
+const QUERIES: &[&str] = &[
+    "soc%20netw",
+    "godfathr",
+    "toy%20sto",
+    "matrix",
+    "star%20wars",
+    "pixar",
+    "lord%20ring",
+    "comedy",
+];
+
+pub fn run() -> anyhow::Result<()> {
+    let bin = headend::build(true)?;
+    let scratch = Scratch::new("api")?;
+    let data = scratch.path().join("data");
+    let reco = root().join("../shared/reco");
+    println!("bench: sample catalog (1 video, 9,742 MovieLens titles and their views)");
+    run_cmd(
+        headend::command(&bin, &data)
+            .args(["sample", "--videos", "1", "--seconds", "2"])
+            .arg("--movies")
+            .arg(reco.join("movies.csv"))
+            .arg("--tags")
+            .arg(reco.join("tags.csv"))
+            .arg("--ratings")
+            .arg(reco.join("ratings.csv"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null()),
+    )?;
+    run_cmd(
+        headend::command(&bin, &data)
+            .args(["account", "bench", "--entitle", "*"])
+            .stdout(Stdio::null()),
+    )?;
+    let token = output(headend::command(&bin, &data).args(["token", "bench"]))?
+        .trim()
+        .to_owned();
+    let server = Server::start(
+        &bin,
+        &data,
+        "127.0.0.1:0",
+        &scratch.path().join("headend.log"),
+        "warn",
+    )?;
+
+    // Check both answer before measuring them.
+    let http = Http::new();
+    let probe = http.get(&format!("{}/api/v1/search?q=godfathr", server.url))?;
+    if probe.status != 200 || probe.json()["results"].as_array().is_none_or(Vec::is_empty) {
+        bail!("search does not answer: {}", probe.status);
+    }
+
+    let search_lua = scratch.path().join("search.lua");
+    let paths: Vec<String> = QUERIES
+        .iter()
+        .map(|q| format!("\"/api/v1/search?q={q}&limit=20\""))
+        .collect();
+    std::fs::write(
+        &search_lua,
+        format!(
+            "local paths = {{{}}}\nlocal i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(\"GET\", paths[i])\nend\n",
+            paths.join(", ")
+        ),
+    )?;
+    let home_lua = scratch.path().join("home.lua");
+    std::fs::write(
+        &home_lua,
+        format!(
+            "wrk.headers[\"Authorization\"] = {}\n",
+            super::wrk::lua_string(&format!("Bearer {token}"))
+        ),
+    )?;
+
+    let cores = std::thread::available_parallelism()?;
+    let mut lines = Vec::new();
+    for (name, script, path, target_ms) in [
+        ("search", &search_lua, "/api/v1/search", 20.0),
+        ("home", &home_lua, "/api/v1/home", 30.0),
+    ] {
+        let url = format!("{}{path}", server.url);
+        println!("bench: {name}: warm-up (2 s), then wrk -t2 -c{CONNECTIONS} -d10s --latency");
+        super::wrk::run(script, &url, CONNECTIONS, "2s")?;
+        let report = super::wrk::run(script, &url, CONNECTIONS, "10s")
+            .with_context(|| format!("{name} benchmark"))?;
+        report.print();
+        if report.non_2xx > 0 {
+            bail!(
+                "{} {name} requests failed during the benchmark",
+                report.non_2xx
+            );
+        }
+        lines.push(format!(
+            "api {name}: {:.0} req/s, p99 {:.2} ms with {CONNECTIONS} connections (target p99 ≤ {target_ms} ms: {})",
+            report.rps,
+            report.p99_ms,
+            if report.p99_ms <= target_ms { "met" } else { "NOT met" }
+        ));
+    }
+    drop(server);
+    for line in lines {
+        println!("{line}");
+    }
+    println!("(on {cores} cores shared by wrk and the server)");
+    Ok(())
+}
