@@ -40,7 +40,7 @@ async fn catalog_server() -> TestServer {
         .search
         .reload(&server.state.db.conn().expect("conn"))
         .expect("reload vocabulary");
-    server.state.refresh_recommendations().expect("recommender");
+    server.state.refresh_catalog().expect("catalog refresh");
     server
 }
 

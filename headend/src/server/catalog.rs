@@ -64,7 +64,11 @@ async fn search(
             -h.rank + POPULARITY_WEIGHT * f64::from(reco.views(&h.title_id)).ln_1p()
         };
         hits.sort_by(|a, b| score(b).total_cmp(&score(a)));
-        summaries(conn, hits.iter().take(limit).map(|h| h.title_id.as_str()))
+        summaries(
+            state,
+            conn,
+            hits.iter().take(limit).map(|h| h.title_id.as_str()),
+        )
     })
     .await
     .map(|results| Json(TitleList { results }))
@@ -77,11 +81,11 @@ async fn similar(
 ) -> Result<Json<TitleList>, HttpError> {
     let limit = params.limit.unwrap_or(10).clamp(1, MAX_LIMIT);
     super::blocking(state, move |state, conn| {
-        if summary(conn, &id)?.is_none() {
+        if state.title(conn, &id)?.is_none() {
             return Err(unknown_title());
         }
         let hits = state.search.similar(conn, &id, limit)?;
-        summaries(conn, hits.iter().map(|h| h.title_id.as_str()))
+        summaries(state, conn, hits.iter().map(|h| h.title_id.as_str()))
     })
     .await
     .map(|results| Json(TitleList { results }))
@@ -156,37 +160,49 @@ fn unknown_title() -> HttpError {
     HttpError::from_code(ErrorCode::NotFound, "no such title")
 }
 
+/// Reads one title's summary from the database (the cache in
+/// [`AppState::title`] is what handlers use).
 pub(super) fn summary(conn: &Connection, id: &str) -> Result<Option<TitleSummary>, HttpError> {
     let mut stmt = conn
         .prepare_cached("SELECT id, name, year, genres FROM titles WHERE id = ?1")
         .map_err(crate::db::DbError::from)?;
-    let row = stmt
-        .query_row([id], |r| {
-            let genres: String = r.get(3)?;
-            Ok(TitleSummary {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                year: r.get(2)?,
-                genres: genres
-                    .split('|')
-                    .filter(|g| !g.is_empty() && *g != "(no genres listed)")
-                    .map(str::to_owned)
-                    .collect(),
-                poster: format!("/api/v1/titles/{id}/poster.png"),
-            })
-        })
+    Ok(stmt
+        .query_row([id], summary_row)
         .optional()
-        .map_err(crate::db::DbError::from)?;
-    Ok(row)
+        .map_err(crate::db::DbError::from)?)
+}
+
+/// Every title's summary, for the in-memory cache.
+pub(super) fn all_summaries(conn: &Connection) -> Result<Vec<TitleSummary>, crate::db::DbError> {
+    let mut stmt = conn.prepare("SELECT id, name, year, genres FROM titles")?;
+    let rows = stmt.query_map([], summary_row)?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TitleSummary> {
+    let id: String = r.get(0)?;
+    let genres: String = r.get(3)?;
+    Ok(TitleSummary {
+        poster: format!("/api/v1/titles/{id}/poster.png"),
+        id,
+        name: r.get(1)?,
+        year: r.get(2)?,
+        genres: genres
+            .split('|')
+            .filter(|g| !g.is_empty() && *g != "(no genres listed)")
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 fn summaries<'a>(
+    state: &AppState,
     conn: &Connection,
     ids: impl Iterator<Item = &'a str>,
 ) -> Result<Vec<TitleSummary>, HttpError> {
     let mut out = Vec::new();
     for id in ids {
-        if let Some(s) = summary(conn, id)? {
+        if let Some(s) = state.title(conn, id)? {
             out.push(s);
         }
     }

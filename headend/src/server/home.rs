@@ -20,7 +20,6 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::bearer::{authenticate, check_session};
-use super::catalog::summary;
 use super::error::HttpError;
 use crate::db::history;
 
@@ -139,7 +138,7 @@ impl<'a> Context<'a> {
             None if id == "recommended" => ("Popular on ottbox".into(), reco.popular(&[], want)),
             None if id == "trending" => ("Trending now".into(), reco.popular(&[], want)),
             Some(("because", title_id)) => {
-                let Some(seed) = summary(self.conn, title_id)? else {
+                let Some(seed) = self.state.title(self.conn, title_id)? else {
                     return Ok(None);
                 };
                 (
@@ -154,7 +153,7 @@ impl<'a> Context<'a> {
         };
         let mut items = Vec::new();
         for title_id in ids.iter().skip(offset).take(limit) {
-            if let Some(t) = summary(self.conn, title_id)? {
+            if let Some(t) = self.state.title(self.conn, title_id)? {
                 items.push(RowItem {
                     title: t,
                     progress: None,
@@ -174,7 +173,7 @@ impl<'a> Context<'a> {
         let started = history::continue_watching(self.conn, self.account, offset + limit + 1)?;
         let mut items = Vec::new();
         for p in started.iter().skip(offset).take(limit) {
-            if let Some(t) = summary(self.conn, &p.title_id)? {
+            if let Some(t) = self.state.title(self.conn, &p.title_id)? {
                 let progress = (p.duration_s > 0.0)
                     .then(|| (p.position_s / p.duration_s).clamp(0.0, 1.0) as f32);
                 items.push(RowItem {

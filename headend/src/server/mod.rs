@@ -4,12 +4,15 @@
 //! Every error leaves as JSON with a stable code (see [`error`]); request
 //! bodies are capped so an oversized request costs nothing.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
+
+use ottbox_protocol::catalog::TitleSummary;
 
 use crate::config::Config;
 use crate::db::Db;
@@ -44,8 +47,11 @@ pub struct AppState {
     pub regions: RegionMap,
     /// The catalog search index.
     pub search: SearchIndex,
-    /// The recommender, rebuilt by [`AppState::refresh_recommendations`].
+    /// The recommender, rebuilt by [`AppState::refresh_catalog`].
     reco: std::sync::RwLock<Arc<Recommender>>,
+    /// Every title's summary, so rows and results need no query per tile;
+    /// reloaded by [`AppState::refresh_catalog`].
+    titles: std::sync::RwLock<Arc<HashMap<String, TitleSummary>>>,
     /// The configuration it was built from.
     pub config: Config,
 }
@@ -62,8 +68,10 @@ impl AppState {
             &*db.conn()?,
             Default::default(),
         )?));
+        let titles = std::sync::RwLock::new(Arc::new(title_map(&*db.conn()?)?));
         Ok(Self {
             reco,
+            titles,
             search,
             db,
             master,
@@ -95,13 +103,43 @@ impl AppState {
         self.reco.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Refits the recommender on the database as it is now (blocking: call
-    /// it off the async runtime).
-    pub fn refresh_recommendations(&self) -> Result<(), crate::db::DbError> {
-        let fresh = Arc::new(Recommender::build(&*self.db.conn()?, Default::default())?);
+    /// Reloads the title cache and refits the recommender on the database
+    /// as it is now, after an import (blocking: call it off the runtime).
+    pub fn refresh_catalog(&self) -> Result<(), crate::db::DbError> {
+        let conn = self.db.conn()?;
+        let fresh = Arc::new(Recommender::build(&conn, Default::default())?);
         *self.reco.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        *self.titles.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(title_map(&conn)?);
         Ok(())
     }
+
+    /// A title's summary: from the cache, else (a title added since) from
+    /// the database.
+    pub fn title(
+        &self,
+        conn: &rusqlite::Connection,
+        id: &str,
+    ) -> Result<Option<TitleSummary>, error::HttpError> {
+        let cached = self
+            .titles
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned();
+        match cached {
+            Some(t) => Ok(Some(t)),
+            None => catalog::summary(conn, id),
+        }
+    }
+}
+
+fn title_map(
+    conn: &rusqlite::Connection,
+) -> Result<HashMap<String, TitleSummary>, crate::db::DbError> {
+    Ok(catalog::all_summaries(conn)?
+        .into_iter()
+        .map(|t| (t.id.clone(), t))
+        .collect())
 }
 
 /// The whole router.
