@@ -6,8 +6,8 @@ use std::process::Stdio;
 
 use anyhow::{Context, bail};
 
-use crate::headend::{self, Server};
-use crate::util::{Http, Scratch, output, root, run as run_cmd};
+use crate::headend;
+use crate::util::{Http, Scratch, root, run as run_cmd};
 
 /// Concurrent clients.
 const CONNECTIONS: u32 = 200;
@@ -42,21 +42,8 @@ pub fn run() -> anyhow::Result<()> {
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null()),
     )?;
-    run_cmd(
-        headend::command(&bin, &data)
-            .args(["account", "bench", "--entitle", "*"])
-            .stdout(Stdio::null()),
-    )?;
-    let token = output(headend::command(&bin, &data).args(["token", "bench"]))?
-        .trim()
-        .to_owned();
-    let server = Server::start(
-        &bin,
-        &data,
-        "127.0.0.1:0",
-        &scratch.path().join("headend.log"),
-        "warn",
-    )?;
+    let token = super::entitled_token(&bin, &data)?;
+    let server = super::quiet_server(&bin, &data, scratch.path())?;
 
     // Check both answer before measuring them.
     let http = Http::new();

@@ -8,8 +8,8 @@ use anyhow::bail;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
-use crate::headend::{self, Server};
-use crate::util::{Http, Scratch, output, run as run_cmd};
+use crate::headend;
+use crate::util::{Http, Scratch, run as run_cmd};
 
 /// Connections wrk keeps open.
 const CONNECTIONS: u32 = 64;
@@ -33,22 +33,9 @@ pub fn run() -> anyhow::Result<()> {
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null()),
     )?;
-    run_cmd(
-        headend::command(&bin, &data)
-            .args(["account", "bench", "--entitle", "*"])
-            .stdout(Stdio::null()),
-    )?;
-    let token = output(headend::command(&bin, &data).args(["token", "bench"]))?
-        .trim()
-        .to_owned();
+    let token = super::entitled_token(&bin, &data)?;
 
-    let server = Server::start(
-        &bin,
-        &data,
-        "127.0.0.1:0",
-        &scratch.path().join("headend.log"),
-        "warn",
-    )?;
+    let server = super::quiet_server(&bin, &data, scratch.path())?;
     let http = Http::new();
     let mpd = http.get(&format!("{}/origin/bench/manifest.mpd", server.url))?;
     let kid = headend::first_kid(&mpd.text())?;

@@ -52,3 +52,22 @@ fn mezzanine(path: &Path, size: &str, fps: u32, seconds: f64) -> anyhow::Result<
     std::fs::rename(&partial, path)?;
     Ok(())
 }
+
+/// Creates the account `bench`, entitled to everything; returns its token.
+fn entitled_token(bin: &Path, data: &Path) -> anyhow::Result<String> {
+    run_cmd(
+        crate::headend::command(bin, data)
+            .args(["account", "bench", "--entitle", "*"])
+            .stdout(std::process::Stdio::null()),
+    )?;
+    Ok(
+        crate::util::output(crate::headend::command(bin, data).args(["token", "bench"]))?
+            .trim()
+            .to_owned(),
+    )
+}
+
+/// Starts the headend on a free port, logging warnings only (into `dir`).
+fn quiet_server(bin: &Path, data: &Path, dir: &Path) -> anyhow::Result<crate::headend::Server> {
+    crate::headend::Server::start(bin, data, "127.0.0.1:0", &dir.join("headend.log"), "warn")
+}
