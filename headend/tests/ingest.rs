@@ -574,3 +574,35 @@ fn a_full_disk_is_reported_and_nothing_is_published() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn a_relative_data_dir_works_from_the_command_line() {
+    // The default data dir, `var/headend`, is relative: the packager runs
+    // in another directory and must still find its inputs.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mezz = dir.path().join("clip.mp4");
+    sample::generate(&Config::default(), 5, 2, &mezz).expect("mezzanine");
+    let out = Command::new(env!("CARGO_BIN_EXE_ottbox-headend"))
+        .current_dir(dir.path())
+        .args([
+            "--data-dir",
+            "relative/data",
+            "ingest",
+            "clip.mp4",
+            "--title",
+            "rel",
+            "--tiny",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path()
+            .join("relative/data/origin/rel/manifest.mpd")
+            .is_file()
+    );
+}

@@ -29,7 +29,8 @@ impl Staging {
         sweep(staging);
         let mut tag = [0u8; 6];
         rand::rng().fill_bytes(&mut tag);
-        let root = staging.join(format!(
+        // Absolute: the packager runs inside out/ and must still find work/.
+        let root = std::path::absolute(staging)?.join(format!(
             "{title}.{}-{}",
             std::process::id(),
             hex::encode(tag)
