@@ -1,9 +1,13 @@
 //! `ottboxd`: the box's service.
 //!
-//! This crate grows one module per concern (config, D-Bus interfaces,
-//! account, store, catalog, events, net, playback, media), as
-//! `ARCHITECTURE.md` lays out. The Foundation issue only gives it a place in
-//! the workspace; the daemon-core and playback issues fill it.
+//! One module per concern, as `ARCHITECTURE.md` lays out:
+//! - [`playback`]: the streaming engine (manifests, ABR, scheduling,
+//!   licenses, ads, QoE);
+//! - [`media`]: the GStreamer side (pipeline, the CENC decryptor element,
+//!   decoder ranking, sinks).
+
+pub mod media;
+pub mod playback;
 
 /// The daemon's version, as reported on D-Bus and in logs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,2 @@
+//! HLS and DASH manifests into one model of periods, tracks, renditions and
+//! segments.
