@@ -303,28 +303,40 @@ impl Abr {
         };
         let mut scores = vec![0.0; rungs.len()];
         let best = problem.best_first(&mut scores);
-        let rung = self.with_hysteresis(best, &scores, &bitrates, &allowed);
+        // A rung is sustainable when its next segment downloads faster
+        // than it plays at the link's typical throughput (the plain mean:
+        // the robust figure is for not stalling, this is for not climbing
+        // to a rung the link cannot hold).
+        let typical = self.estimator.mean_bps().unwrap_or(bps);
+        let sustainable: Vec<bool> = (0..rungs.len())
+            .map(|r| self.config.request_overhead_s + sizes[r] * 8.0 / typical <= segment_s)
+            .collect();
+        let rung = self.with_hysteresis(best, &scores, &bitrates, &sustainable);
         self.current = Some(rung);
         rung
     }
 
-    /// Applies the up-switch hysteresis to the planner's `best` rung.
+    /// Applies the up-switch rules to the planner's `best` rung: a switch
+    /// up must be to a sustainable rung and must beat staying by the cost
+    /// of the switch back down.
     fn with_hysteresis(
         &self,
         best: usize,
         scores: &[f64],
         bitrates: &[f64],
-        allowed: &[bool],
+        sustainable: &[bool],
     ) -> usize {
-        let Some(current) = self.current.filter(|c| allowed.get(*c) == Some(&true)) else {
+        let Some(current) = self.current.filter(|c| scores[*c].is_finite()) else {
             // The current rung is no longer allowed (caps changed): move.
             return best;
         };
         if best <= current {
             return best;
         }
-        // The highest rung above the current one that beats staying by the
-        // cost of the switch back; the planner's favourite if it does.
+        // Spending the buffer on a rung the link cannot sustain would buy a
+        // few segments of quality and then a switch back down, again and
+        // again on a steady link: the planner may *stay* on such a rung while
+        // the buffer lasts, but not climb to it.
         let margin = |rung: usize| {
             self.config.up_hysteresis
                 * self.config.switch_penalty
@@ -332,7 +344,9 @@ impl Abr {
         };
         (current + 1..=best)
             .rev()
-            .find(|&r| scores[r].is_finite() && scores[r] - scores[current] >= margin(r))
+            .find(|&r| {
+                sustainable[r] && scores[r].is_finite() && scores[r] - scores[current] >= margin(r)
+            })
             .unwrap_or(current)
     }
 }
