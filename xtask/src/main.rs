@@ -4,6 +4,7 @@
 //! - `test`: setup, then fmt, clippy, cargo deny and every test.
 //! - `demo`: setup, the sample catalog, the headend, and a tour of it.
 //! - `bench ingest|license`: performance figures.
+//! - `abr-sim`: the trace-driven ABR comparison (ours against four baselines).
 //! - `cross`, `qemu`: placeholders for the ARM delivery issue.
 //!
 //! `main` only parses arguments and dispatches; each command lives in its
@@ -11,6 +12,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod abr_sim;
 mod bench;
 mod demo;
 mod headend;
@@ -43,6 +45,13 @@ enum Command {
         #[command(subcommand)]
         what: bench::Bench,
     },
+    /// Play the box's ABR and four baselines over network traces; print QoE.
+    AbrSim {
+        /// Directory of `*.tsv` traces (default: ../shared/abr/traces beside
+        /// the workspace, else daemon/tests/data/abr/traces).
+        #[arg(long)]
+        traces: Option<std::path::PathBuf>,
+    },
     /// Cross-build for ARM (not built yet: the ARM delivery issue).
     Cross,
     /// Boot the ARM box in QEMU (not built yet: the ARM delivery issue).
@@ -55,6 +64,7 @@ fn main() {
         Command::Test => test::run(),
         Command::Demo { once } => demo::run(once),
         Command::Bench { what } => bench::run(what),
+        Command::AbrSim { traces } => abr_sim::run(traces),
         Command::Cross | Command::Qemu => {
             eprintln!("not built yet (ARM delivery issue)");
             std::process::exit(2);

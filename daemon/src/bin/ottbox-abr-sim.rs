@@ -13,7 +13,7 @@ use ottboxd::playback::abr::sim::{self, Trace, Video};
 #[command(name = "ottbox-abr-sim", version)]
 struct Args {
     /// Directory of `*.tsv` throughput traces (`seconds<TAB>Mbit/s`).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/abr/traces"))]
+    #[arg(long)]
     traces: PathBuf,
     /// The chunk-size table; default: `pensieve-video-chunks.csv` beside
     /// the traces directory.

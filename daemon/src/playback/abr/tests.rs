@@ -66,7 +66,10 @@ fn climbs_to_the_top_on_a_fast_link() {
         first_top.is_some_and(|n| n <= 6),
         "took too long to reach the top: {rungs:?}"
     );
-    assert!(rungs[first_top.unwrap_or(0)..].iter().all(|r| *r == top), "{rungs:?}");
+    assert!(
+        rungs[first_top.unwrap_or(0)..].iter().all(|r| *r == top),
+        "{rungs:?}"
+    );
 }
 
 #[test]

@@ -46,7 +46,9 @@ pub struct Contender {
 
 impl std::fmt::Debug for Contender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Contender").field("name", &self.name).finish()
+        f.debug_struct("Contender")
+            .field("name", &self.name)
+            .finish()
     }
 }
 

@@ -104,7 +104,10 @@ impl Video {
     /// Parses the chunk table: a header `chunk,300kbps,750kbps,...`, then
     /// one row per chunk, `index,size,size,...` in bytes.
     pub fn parse(text: &str) -> Result<Self, SimError> {
-        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
         let (_, header) = lines
             .next()
             .ok_or_else(|| SimError::VideoHeader("missing".into()))?;

@@ -157,7 +157,10 @@ mod tests {
         let first_second = 1e6 / 8.0 * PAYLOAD_SHARE;
         let d = player.download((first_second * 2.0) as u64);
         // One second at 1 Mbit/s, then the same again at 9 Mbit/s.
-        assert!((d.delay_s - (1.0 + 1.0 / 9.0 + RTT_S)).abs() < 1e-6, "{d:?}");
+        assert!(
+            (d.delay_s - (1.0 + 1.0 / 9.0 + RTT_S)).abs() < 1e-6,
+            "{d:?}"
+        );
     }
 
     #[test]

@@ -70,8 +70,9 @@ fn the_product_beats_robust_mpc_and_bb_with_less_rebuffering() {
     let qoe = ours.mean_qoe_per_chunk();
     assert!(qoe > mpc.mean_qoe_per_chunk(), "{table}");
     assert!(qoe > bb.mean_qoe_per_chunk(), "{table}");
-    // The targets: the published figures themselves.
-    assert!(qoe > 0.057 && qoe > -1.086, "{table}");
+    // The target: above the published robust MPC figure (and so
+    // above BB's -1.086).
+    assert!(qoe > 0.057, "{table}");
     assert!(ours.total_rebuffer_s() < mpc.total_rebuffer_s(), "{table}");
     // Fewer visible quality changes too.
     assert!(ours.total_switches() < mpc.total_switches(), "{table}");
@@ -86,7 +87,11 @@ fn every_contender_plays_every_trace_to_the_end() {
         assert_eq!(o.sessions.len(), REFERENCE.len());
         for s in &o.sessions {
             assert_eq!(s.rungs.len(), video.chunks.len(), "{}", o.name);
-            assert_eq!(s.rungs[0], FIRST_RUNG, "{}: the first chunk is fixed", o.name);
+            assert_eq!(
+                s.rungs[0], FIRST_RUNG,
+                "{}: the first chunk is fixed",
+                o.name
+            );
         }
     }
     let printed = table.to_string();
@@ -137,10 +142,13 @@ fn bad_tables_are_refused_with_the_line() {
     let err = Video::parse("chunk,300kbps,fast\n0,1,2\n").expect_err("bad header");
     assert_eq!(err.code(), "sim.video_header");
     let err = Video::parse("chunk,300kbps,750kbps\n0,10,20\n1,10\n").expect_err("short row");
-    assert_eq!(err, SimError::VideoRow {
-        line: 3,
-        reason: "1 sizes for 2 rungs".into()
-    });
+    assert_eq!(
+        err,
+        SimError::VideoRow {
+            line: 3,
+            reason: "1 sizes for 2 rungs".into()
+        }
+    );
     let err = Video::parse("chunk,750kbps,300kbps\n0,10,20\n").expect_err("descending");
     assert_eq!(err.code(), "sim.video_header");
     assert_eq!(Video::parse("chunk,300kbps\n"), Err(SimError::NoChunks));
@@ -149,11 +157,14 @@ fn bad_tables_are_refused_with_the_line() {
 #[test]
 fn bad_traces_are_refused_with_the_line() {
     let err = Trace::parse("t", "# c\n0\t1\n0\t2\n").expect_err("time goes back");
-    assert_eq!(err, SimError::TraceLine {
-        trace: "t".into(),
-        line: 3,
-        reason: "times must increase".into()
-    });
+    assert_eq!(
+        err,
+        SimError::TraceLine {
+            trace: "t".into(),
+            line: 3,
+            reason: "times must increase".into()
+        }
+    );
     let err = Trace::parse("t", "0\tfast\n").expect_err("not a number");
     assert_eq!(err.code(), "sim.trace_line");
     let err = Trace::parse("t", "0\t5\n1\t0\n2\t0\n").expect_err("dead link");
