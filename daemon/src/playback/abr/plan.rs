@@ -114,11 +114,23 @@ impl Lookahead<'_> {
             .unwrap_or(0)
     }
 
-    /// Score of downloading segment `step` at `rung` from `buffer` after
-    /// `last`, plus the best continuation.
-    fn walk_from(&self, step: usize, rung: usize, buffer: f64, last: usize) -> f64 {
-        let rungs = self.rungs();
-        let size = self.sizes[step * rungs + rung];
+    /// The score of staying on `rung` for the whole horizon (the plan a
+    /// switch has to beat).
+    pub fn score_staying(&self, rung: usize) -> f64 {
+        let (mut buffer, mut last, mut total) = (self.buffer_s, self.last_rung, 0.0);
+        for step in 0..self.horizon() {
+            let (gain, after) = self.step(step, rung, buffer, last);
+            total += gain;
+            buffer = after;
+            last = rung;
+        }
+        total - self.shortfall(buffer)
+    }
+
+    /// The QoE of downloading segment `step` at `rung` from `buffer` after
+    /// `last`, and the buffer after it.
+    fn step(&self, step: usize, rung: usize, buffer: f64, last: usize) -> (f64, f64) {
+        let size = self.sizes[step * self.rungs() + rung];
         let download = self.request_overhead_s + size / self.throughput_bytes_per_s;
         let stall = (download - buffer).max(0.0);
         let after = ((buffer - download).max(0.0) + self.segment_s).min(self.max_buffer_s);
@@ -126,11 +138,24 @@ impl Lookahead<'_> {
         let gain = self.bitrates_mbps[rung]
             - o.rebuffer_penalty * stall
             - o.switch_penalty * (self.bitrates_mbps[rung] - self.bitrates_mbps[last]).abs();
+        (gain, after)
+    }
+
+    /// The terminal charge for ending with `buffer`.
+    fn shortfall(&self, buffer: f64) -> f64 {
+        let o = &self.objective;
+        o.shortfall_penalty * (o.safe_buffer_s - buffer).max(0.0)
+    }
+
+    /// Score of downloading segment `step` at `rung` from `buffer` after
+    /// `last`, plus the best continuation.
+    fn walk_from(&self, step: usize, rung: usize, buffer: f64, last: usize) -> f64 {
+        let (gain, after) = self.step(step, rung, buffer, last);
         if step + 1 == self.horizon() {
-            return gain - o.shortfall_penalty * (o.safe_buffer_s - after).max(0.0);
+            return gain - self.shortfall(after);
         }
         let mut best = f64::NEG_INFINITY;
-        for next in 0..rungs {
+        for next in 0..self.rungs() {
             if self.allowed[next] {
                 best = best.max(self.walk_from(step + 1, next, after, rung));
             }

@@ -20,17 +20,27 @@ fn ladder() -> Ladder {
 /// Plays `segments` segments over a link of `mbps(n)` Mbit/s for segment
 /// `n`; returns the rung of every segment.
 fn play(abr: &mut Abr, segments: usize, mbps: impl Fn(usize) -> f64) -> Vec<usize> {
-    let mut buffer = 0.0_f64;
+    play_from(abr, &mut 0.0, segments, mbps)
+}
+
+/// [`play`] continuing with `buffer` seconds buffered (updated).
+fn play_from(
+    abr: &mut Abr,
+    buffer: &mut f64,
+    segments: usize,
+    mbps: impl Fn(usize) -> f64,
+) -> Vec<usize> {
     let mut rungs = Vec::new();
-    let mut rung = abr.start();
+    // A session already under way continues on its current rung.
+    let mut rung = abr.current().unwrap_or_else(|| abr.start());
     for n in 0..segments {
         rungs.push(rung);
         let bytes = abr.ladder().rungs()[rung].bandwidth_bps / 8 * SEGMENT_S as u64;
         let seconds = bytes as f64 * 8.0 / (mbps(n) * 1e6) + 0.05;
-        buffer = (buffer - seconds).max(0.0) + SEGMENT_S;
-        buffer = buffer.min(60.0); // the scheduler waits when full
+        *buffer = (*buffer - seconds).max(0.0) + SEGMENT_S;
+        *buffer = buffer.min(60.0); // the scheduler waits when full
         abr.on_download(bytes, seconds);
-        rung = abr.choose(buffer, &Upcoming::nominal(SEGMENT_S));
+        rung = abr.choose(*buffer, &Upcoming::nominal(SEGMENT_S));
     }
     rungs
 }
@@ -96,6 +106,29 @@ fn a_tighter_cap_mid_session_applies_to_the_next_segment() {
     assert_eq!(abr.current(), Some(4));
     abr.set_caps(Caps::none().with_display(854, 480));
     assert_eq!(abr.choose(40.0, &Upcoming::nominal(SEGMENT_S)), 1);
+}
+
+#[test]
+fn lifting_a_cap_lets_it_climb_at_once() {
+    // Capped at the bottom rung on a fast link: the buffer fills up. (A
+    // stiffer hysteresis than the default, so that comparing with "switch
+    // next time" instead of "stay" would never switch at all.)
+    let config = AbrConfig {
+        up_hysteresis: 1.5,
+        ..AbrConfig::default()
+    };
+    let mut abr = Abr::new(ladder(), config, None);
+    abr.set_caps(Caps::none().with_user(UserCap::MaxBandwidth(500_000)));
+    let mut buffer = 0.0;
+    let capped = play_from(&mut abr, &mut buffer, 20, |_| 50.0);
+    assert!(capped.iter().all(|r| *r == 0));
+    assert!(buffer > 50.0);
+    abr.set_caps(Caps::none());
+    // The next segment already comes from above (no "switch later"
+    // procrastination), and the top is reached within a few.
+    let rungs = play_from(&mut abr, &mut buffer, 6, |_| 50.0);
+    assert!(rungs[1] > 0, "{rungs:?}");
+    assert_eq!(rungs.last(), Some(&4), "{rungs:?}");
 }
 
 #[test]
