@@ -119,11 +119,6 @@ impl ThroughputEstimator {
     pub fn max_recent_error(&self) -> f64 {
         self.errors.iter().copied().fold(0.0, f64::max)
     }
-
-    /// How many samples have been taken in this session.
-    pub fn has_samples(&self) -> bool {
-        !self.samples.is_empty()
-    }
 }
 
 fn push_bounded(queue: &mut VecDeque<f64>, value: f64, bound: usize) {

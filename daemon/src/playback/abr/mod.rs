@@ -102,8 +102,9 @@ impl AbrError {
 /// validates (`cargo xtask abr-sim`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AbrConfig {
-    /// How many segments the lookahead plans (the search grows as
-    /// rungs^horizon, so keep it small).
+    /// How many segments the lookahead plans. The search grows as
+    /// rungs^horizon, so a horizon the ladder cannot afford (over a million
+    /// plans) is shortened.
     pub horizon: usize,
     /// QoE lost per stall second; `None` means the top rung's bitrate in
     /// Mbit/s (a stall second costs a segment-second of the best quality),
@@ -279,17 +280,12 @@ impl Abr {
         let horizon = upcoming
             .segments_left
             .map_or(self.config.horizon, |left| left.min(self.config.horizon))
+            .min(affordable_horizon(allowed.iter().filter(|a| **a).count()))
             .max(1);
 
         let rungs = self.ladder.rungs();
         let bitrates: Vec<f64> = rungs.iter().map(Rendition::mbps).collect();
-        let mut sizes = Vec::with_capacity(horizon * rungs.len());
-        for step in 0..horizon {
-            for (i, r) in rungs.iter().enumerate() {
-                let known = upcoming.sizes.get(step).and_then(|s| s.get(i)).copied();
-                sizes.push(known.map_or(r.bandwidth_bps as f64 / 8.0 * segment_s, |b| b as f64));
-            }
-        }
+        let sizes = self.planned_sizes(upcoming, horizon, segment_s);
         let rebuffer_penalty = self
             .config
             .rebuffer_penalty
@@ -330,6 +326,20 @@ impl Abr {
         rung
     }
 
+    /// The sizes (bytes) of the next `horizon` segments at every rung: the
+    /// known ones, else the rung's bandwidth times the segment duration.
+    fn planned_sizes(&self, upcoming: &Upcoming<'_>, horizon: usize, segment_s: f64) -> Vec<f64> {
+        let rungs = self.ladder.rungs();
+        let mut sizes = Vec::with_capacity(horizon * rungs.len());
+        for step in 0..horizon {
+            for (i, r) in rungs.iter().enumerate() {
+                let known = upcoming.sizes.get(step).and_then(|s| s.get(i)).copied();
+                sizes.push(known.map_or(r.bandwidth_bps as f64 / 8.0 * segment_s, |b| b as f64));
+            }
+        }
+        sizes
+    }
+
     /// Applies the up-switch rules to the planner's `best` rung: a switch
     /// up must be to a sustainable rung, and its best plan must beat staying
     /// put for the whole horizon (`staying`) by the cost of the switch back
@@ -365,6 +375,23 @@ impl Abr {
             .find(|&r| sustainable[r] && scores[r].is_finite() && scores[r] - staying >= margin(r))
             .unwrap_or(current)
     }
+}
+
+/// The lookahead visits about `rungs^horizon` plans; beyond this many a
+/// decision would take noticeable CPU on a set-top box.
+const MAX_PLANS: usize = 1_000_000;
+
+/// The longest horizon whose search over `rungs` rungs stays within
+/// [`MAX_PLANS`] (6 rungs: 7; 10 rungs: 6).
+fn affordable_horizon(rungs: usize) -> usize {
+    let rungs = rungs.max(2);
+    let mut horizon = 1;
+    let mut plans = rungs;
+    while plans.saturating_mul(rungs) <= MAX_PLANS {
+        plans *= rungs;
+        horizon += 1;
+    }
+    horizon
 }
 
 fn lowest_allowed(allowed: &[bool]) -> usize {

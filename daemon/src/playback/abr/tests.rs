@@ -220,3 +220,18 @@ fn known_segment_sizes_are_planned_with() {
     abr.set_current(3);
     assert!(abr.choose(4.0, &upcoming) <= 2);
 }
+
+#[test]
+fn a_long_horizon_on_a_tall_ladder_is_cut_to_what_the_box_can_afford() {
+    assert_eq!(affordable_horizon(6), 7);
+    assert_eq!(affordable_horizon(10), 6);
+    assert_eq!(affordable_horizon(1), 19);
+    // And a chooser asked for 30 segments of lookahead still answers.
+    let config = AbrConfig {
+        horizon: 30,
+        ..AbrConfig::default()
+    };
+    let mut abr = Abr::new(ladder(), config, None);
+    let rungs = play(&mut abr, 12, |_| 50.0);
+    assert_eq!(rungs.last(), Some(&4));
+}

@@ -8,6 +8,15 @@
 //! | `bb` | BBA buffer map: lowest rung below 5 s, linear to the top over a 10 s cushion (Pensieve's `bb.py`) |
 //! | `bola` | BOLA-BASIC (Spiteri et al.), log utilities, tuned as dash.js tunes it: lowest rung below 10 s, top rung from 30 s |
 //! | `robust-mpc` | Pensieve's `mpc.py`: exhaustive 5-chunk lookahead of QoE_lin, throughput = harmonic mean / (1 + max recent error) |
+//! | `mpc-fixed` | the same, planning with the sizes of the chunks it plans |
+//!
+//! The published `mpc.py` looks each planned chunk's size up one chunk late
+//! (`index = last_index + position + 1`, where `last_index` already counts
+//! the chunk just downloaded). `robust-mpc` keeps that, because it is what
+//! the reference figures were made with (it reproduces the TMobile figures
+//! exactly); `mpc-fixed` shows what the fix changes. The original's table
+//! has a 49th, short chunk that the CSV does not, so near the end the last
+//! chunk stands in for it, which is why Verizon differs slightly.
 
 use super::{Video, network::Download};
 use crate::playback::abr::{
@@ -219,7 +228,8 @@ impl Algorithm for Bola {
 /// next five chunks (fewer near the end), scored with QoE_lin against the
 /// harmonic mean of the last five throughputs divided by one plus the
 /// largest of the last five prediction errors; no round trip and no buffer
-/// limit in the model; ties go to the higher first rung.
+/// limit in the model; ties go to the higher first rung (the original's
+/// `>=` over combinations in lexicographic order).
 #[derive(Debug)]
 pub struct RobustMpc {
     estimator: ThroughputEstimator,
