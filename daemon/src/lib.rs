@@ -1,13 +1,71 @@
 //! `ottboxd`: the box's service.
 //!
 //! One module per concern, as `ARCHITECTURE.md` lays out:
+//! - [`config`]: TOML file, `OTTBOX_*` environment, command line;
+//! - [`store`]: sled trees, schema version, durability;
+//! - [`net`]: the rustls HTTPS client for the headend API;
+//! - [`account`]: device login (RFC 8628), tokens kept fresh, logout;
+//! - [`catalog`]: home rows, search, details, posters from cache first;
+//! - [`events`]: the store-and-forward queue of viewing events;
+//! - [`dbus`]: `io.ottbox.Daemon` and its interfaces, one file each;
+//! - [`daemon`]: wiring it together, systemd readiness and watchdog,
+//!   shutdown;
 //! - [`playback`]: the streaming engine (manifests, ABR, scheduling,
 //!   licenses, ads, QoE);
 //! - [`media`]: the GStreamer side (pipeline, the CENC decryptor element,
 //!   decoder ranking, sinks).
 
+use std::sync::Arc;
+
+pub mod account;
+pub mod catalog;
+pub mod config;
+pub mod daemon;
+pub mod dbus;
+pub mod events;
 pub mod media;
+pub mod net;
 pub mod playback;
+pub mod store;
 
 /// The daemon's version, as reported on D-Bus and in logs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Everything the interfaces share: one per daemon.
+#[derive(Debug)]
+pub struct Core {
+    /// The sled store.
+    pub store: store::Store,
+    /// The headend client.
+    pub headend: net::Headend,
+    /// The viewer's account.
+    pub account: Arc<account::Account>,
+    /// The catalog cache.
+    pub catalog: Arc<catalog::Catalog>,
+    /// Outbound events.
+    pub events: Arc<events::Events>,
+}
+
+impl Core {
+    /// Opens the store and builds the services over it.
+    pub fn open(config: &config::Config) -> anyhow::Result<Arc<Self>> {
+        let store = store::Store::open(&config.state_dir)?;
+        let headend = net::Headend::new(&config.headend)?;
+        let account = account::Account::new(store.clone(), headend.clone());
+        let events = events::Events::new(store.clone(), config.events.clone());
+        let catalog = catalog::Catalog::new(
+            store.clone(),
+            headend.clone(),
+            account.clone(),
+            events.clone(),
+            config.cache.clone(),
+        );
+        Ok(Arc::new(Self {
+            store,
+            headend,
+            account,
+            catalog,
+            events,
+        }))
+    }
+}

@@ -1,9 +1,10 @@
-//! `ottboxd` entry point: parses arguments and runs the daemon.
+//! `ottboxd`: parses arguments and runs the daemon (see `ottboxd::daemon`).
 
-fn main() -> anyhow::Result<()> {
-    println!(
-        "ottboxd {}: the daemon core is not built yet",
-        ottboxd::VERSION
-    );
-    Ok(())
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = ottboxd::daemon::Args::parse();
+    ottboxd::daemon::init_logging();
+    ottboxd::daemon::run(args).await
 }

@@ -1,12 +1,15 @@
 //! Wire types shared by everything in ottbox.
 //!
 //! This crate owns the *shape* of what crosses process boundaries: the
-//! headend's HTTP API (JSON via serde) and, later, the D-Bus interface
-//! proxies. It does no I/O, so the box, the UI, the headend and the tests can
-//! all depend on it without pulling in a runtime.
+//! headend's HTTP API (JSON via serde) and, behind the `dbus` feature, the
+//! D-Bus interfaces of `ottboxd` as zbus proxies with their types and error
+//! names. It does no I/O of its own, so the box, the UI, the headend and the
+//! tests can all depend on it.
 
 pub mod auth;
 pub mod catalog;
+#[cfg(feature = "dbus")]
+pub mod dbus;
 pub mod error;
 pub mod license;
 pub mod playback;

@@ -1,0 +1,214 @@
+//! `ottboxctl`: the daemon from a shell, over the same D-Bus proxies the UI
+//! uses. Human output by default, `--json` for scripts; a D-Bus error exits
+//! with status 2 and prints its stable code (`region_blocked: ...`).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ottbox_protocol::dbus::{Catalog1Proxy, Error, LoginState, Player1Proxy, Session1Proxy, Tile};
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+#[command(name = "ottboxctl", version, about = "Control ottboxd over D-Bus")]
+struct Args {
+    /// Use the session bus instead of the system bus.
+    #[arg(long, global = true)]
+    session: bool,
+    /// Use the bus at this address.
+    #[arg(long, global = true, env = "OTTBOX_BUS_ADDRESS")]
+    bus_address: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start a device login, print the code, wait until it is confirmed.
+    Login {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Sign out and wipe the viewer's data.
+    Logout,
+    /// Login and player state.
+    Status,
+    /// The home rows.
+    Home,
+    /// Search the catalog.
+    Search {
+        /// What to look for.
+        query: String,
+    },
+    /// A title's details and similar titles.
+    Details {
+        /// Title id.
+        id: String,
+    },
+    /// Play a title.
+    Play {
+        /// Title id.
+        id: String,
+        /// Start here, in seconds (default: the resume point).
+        #[arg(long, default_value_t = -1.0)]
+        from: f64,
+    },
+    /// Stop playback.
+    Stop,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    match run(&args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            match e.downcast_ref::<Error>() {
+                Some(dbus) if args.json => {
+                    println!("{}", json!({"error": dbus.code(), "message": dbus.message()}));
+                }
+                Some(dbus) => eprintln!("ottboxctl: {}: {}", dbus.code(), dbus.message()),
+                None => eprintln!("ottboxctl: {e:#}"),
+            }
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: &Args) -> anyhow::Result<()> {
+    let conn = match (&args.bus_address, args.session) {
+        (Some(a), _) => zbus::connection::Builder::address(a.as_str()).build().await,
+        (None, true) => zbus::Connection::session().await,
+        (None, false) => zbus::Connection::system().await,
+    }
+    .context("connecting to D-Bus")?;
+    let session = Session1Proxy::new(&conn).await?;
+    let catalog = Catalog1Proxy::new(&conn).await?;
+    let player = Player1Proxy::new(&conn).await?;
+    let out = Output { json: args.json };
+    match &args.command {
+        Command::Login { timeout } => {
+            let mut changes = session.receive_state_changed().await;
+            let code = session.start_login().await?;
+            out.show(
+                json!(code),
+                format!(
+                    "On your phone, open {} and enter {}",
+                    code.verification_uri, code.user_code
+                ),
+            );
+            let wait = async {
+                while let Some(change) = futures_next(&mut changes).await {
+                    let state = change.get().await.unwrap_or_default();
+                    if LoginState::parse(&state) != Some(LoginState::Pending) {
+                        return state;
+                    }
+                }
+                String::new()
+            };
+            let state = tokio::time::timeout(Duration::from_secs(*timeout), wait)
+                .await
+                .context("timed out waiting for the login")?;
+            if state != LoginState::LoggedIn.as_str() {
+                anyhow::bail!("login ended: {}", session.last_error().await?);
+            }
+            out.show(json!({"state": state}), "Signed in".into());
+        }
+        Command::Logout => {
+            session.logout().await?;
+            out.show(json!({"state": "logged_out"}), "Signed out".into());
+        }
+        Command::Status => {
+            let v = json!({
+                "login": session.state().await?,
+                "offline": catalog.offline().await?,
+                "player": player.state().await?,
+                "title": player.title().await?,
+                "position_s": player.position().await?,
+            });
+            let text = format!(
+                "login {}, {}, player {} {}",
+                v["login"].as_str().unwrap_or_default(),
+                if v["offline"].as_bool().unwrap_or(false) { "offline" } else { "online" },
+                v["player"].as_str().unwrap_or_default(),
+                v["title"].as_str().unwrap_or_default(),
+            );
+            out.show(v, text);
+        }
+        Command::Home => {
+            let home = catalog.home().await?;
+            let mut text = String::new();
+            if home.offline {
+                text.push_str("(offline: saved rows)\n");
+            }
+            for row in &home.rows {
+                text.push_str(&format!("{}\n{}", row.title, tiles_text(&row.tiles)));
+            }
+            out.show(json!(home), text);
+        }
+        Command::Search { query } => {
+            let tiles = catalog.search(query).await?;
+            out.show(json!(tiles), tiles_text(&tiles));
+        }
+        Command::Details { id } => {
+            let d = catalog.details(id).await?;
+            let similar = catalog.similar(id).await?;
+            let text = format!(
+                "{} ({})\n{}\nGenres: {}\nTags: {}\nSimilar:\n{}",
+                d.tile.name,
+                d.tile.year,
+                d.synopsis,
+                d.tile.genres.join(", "),
+                d.tags.join(", "),
+                tiles_text(&similar)
+            );
+            out.show(json!({"details": d, "similar": similar}), text);
+        }
+        Command::Play { id, from } => {
+            player.play(id, *from).await?;
+            out.show(json!({"state": player.state().await?}), format!("Playing {id}"));
+        }
+        Command::Stop => {
+            player.stop().await?;
+            out.show(json!({"state": "stopped"}), "Stopped".into());
+        }
+    }
+    Ok(())
+}
+
+/// The next item of a zbus stream, without pulling in a futures crate.
+async fn futures_next<S: zbus::export::futures_core::Stream + Unpin>(s: &mut S) -> Option<S::Item> {
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *s).poll_next(cx)).await
+}
+
+fn tiles_text(tiles: &[Tile]) -> String {
+    tiles
+        .iter()
+        .map(|t| {
+            let progress = if t.progress >= 0.0 {
+                format!("  [{:.0}% watched]", t.progress * 100.0)
+            } else {
+                String::new()
+            };
+            format!("  {}  {} ({}){progress}\n", t.id, t.name, t.year)
+        })
+        .collect()
+}
+
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn show(&self, value: serde_json::Value, text: String) {
+        if self.json {
+            println!("{value}");
+        } else {
+            println!("{}", text.trim_end());
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! What the daemon's end-to-end tests start: a real headend (in process,
+//! on a loopback port), a private dbus-daemon, and the real `ottboxd`
+//! binary on that bus; plus a viewer confirming a device code on the
+//! headend's HTML page with form posts, as a browser does.
+
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ottbox_headend::config::Config;
+use ottbox_headend::server::{self, AppState};
+
+pub const EMAIL: &str = "viewer@ottbox.example";
+pub const PASSWORD: &str = "correct horse";
+
+/// How many MovieLens titles the test catalog holds: enough for rows,
+/// small enough to import in a blink.
+const TITLES: usize = 300;
+
+/// A headend on 127.0.0.1 with a small MovieLens catalog and one viewer.
+pub struct Headend {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    _dir: tempfile::TempDir,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Headend {
+    pub async fn start(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut config = Config {
+            data_dir: dir.path().to_owned(),
+            public_url: format!("http://{addr}"),
+            ..Config::default()
+        };
+        config.auth.poll_interval_s = 1;
+        tweak(&mut config);
+        let state = Arc::new(AppState::open(config).expect("headend state"));
+        import_catalog(&state, dir.path());
+        let conn = state.db.conn().expect("conn");
+        ottbox_headend::db::accounts::create(&conn, "viewer", false).expect("account");
+        ottbox_headend::db::accounts::entitle(&conn, "viewer", "*").expect("entitle");
+        ottbox_headend::auth::password::set_credentials(&conn, "viewer", EMAIL, PASSWORD)
+            .expect("credentials");
+        drop(conn);
+        let mut headend = Self {
+            addr,
+            state,
+            _dir: dir,
+            task: None,
+        };
+        headend.serve(listener);
+        headend
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let state = self.state.clone();
+        self.task = Some(tokio::spawn(server::serve(state, listener, std::future::pending())));
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Takes the headend off the network: the socket closes, connections drop.
+    pub async fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Serves again on the same address.
+    pub async fn restart(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let listener = loop {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(l) => break l,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("rebinding {}: {e}", self.addr);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot rebind {}: {e}", self.addr),
+            }
+        };
+        self.serve(listener);
+    }
+
+    /// Confirms `user_code` on the verification page as a browser would:
+    /// GET the page, then POST the form with the viewer's credentials.
+    pub async fn confirm(&self, verification_uri: &str, user_code: &str, action: &str) {
+        let client = reqwest::Client::new();
+        let page = client
+            .get(format!("{verification_uri}?user_code={user_code}"))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(page.contains("name=\"user_code\""), "{page}");
+        let resp = client
+            .post(verification_uri)
+            .form(&[
+                ("user_code", user_code),
+                ("email", EMAIL),
+                ("password", PASSWORD),
+                ("action", action),
+            ])
+            .send()
+            .await
+            .expect("posted");
+        assert!(resp.status().is_success(), "confirmation: {}", resp.status());
+    }
+
+    /// The viewing events the headend recorded for the viewer, by kind.
+    pub fn recorded_events(&self, kind: &str) -> Vec<(String, Option<String>)> {
+        let conn = self.state.db.conn().expect("conn");
+        let mut stmt = conn
+            .prepare("SELECT event_id, query FROM events WHERE account_id = 'viewer' AND kind = ?1 ORDER BY at, event_id")
+            .expect("prepare");
+        stmt.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect()
+    }
+}
+
+impl Drop for Headend {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Imports the first [`TITLES`] MovieLens movies (with their tags).
+fn import_catalog(state: &AppState, dir: &Path) {
+    let reco = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reco");
+    let movies = std::fs::read_to_string(reco.join("movies.csv")).expect("shared/reco/movies.csv");
+    let small: String = movies.lines().take(TITLES + 1).map(|l| format!("{l}\n")).collect();
+    let path = dir.join("movies.csv");
+    std::fs::write(&path, small).expect("write movies");
+    for i in 0..6 {
+        add_asset(state, &ottbox_headend::sample::asset_id(i));
+    }
+    ottbox_headend::sample::import_catalog(&state.db, &path, &reco.join("tags.csv"), None, 6)
+        .expect("import");
+    state
+        .search
+        .reload(&state.db.conn().expect("conn"))
+        .expect("vocabulary");
+    state.refresh_catalog().expect("refresh");
+}
+
+fn add_asset(state: &AppState, id: &str) {
+    use ottbox_headend::db::assets;
+    use ottbox_headend::keystore::ContentKey;
+    let key = ContentKey::generate();
+    let sealed = assets::SealedKey {
+        kid: key.kid,
+        label: "ALL".into(),
+        sealed: state.master.seal(&key),
+    };
+    let asset = assets::Asset {
+        id: id.into(),
+        scheme: "cenc".into(),
+        duration_s: 8.0,
+        hls_path: format!("{id}/master.m3u8"),
+        dash_path: Some(format!("{id}/manifest.mpd")),
+    };
+    let mut conn = state.db.conn().expect("conn");
+    assets::replace(&mut conn, &asset, &[], &[sealed], &["eu".to_owned()]).expect("asset");
+}
+
+/// A private dbus-daemon, stopped on drop.
+pub struct Bus {
+    child: Child,
+    pub address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Bus {
+    /// A session-style bus that lets everyone do everything.
+    pub fn open() -> Self {
+        Self::start("<policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/></policy>")
+    }
+
+    /// A system-style bus: default deny, plus `policy` (busconfig XML
+    /// elements, e.g. the shipped policy file's contents).
+    pub fn start(policy: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Callers run as other users in the policy test: they must reach the socket.
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let socket = dir.path().join("bus");
+        let config = format!(
+            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_destination="org.freedesktop.DBus"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+  </policy>
+  {policy}
+</busconfig>"#,
+            socket.display()
+        );
+        let config_path = dir.path().join("bus.conf");
+        std::fs::write(&config_path, config).expect("bus config");
+        let mut child = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config_path.display()))
+            .args(["--nofork", "--print-address=1", "--nopidfile", "--nosyslog"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("dbus-daemon (apt-get install dbus)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("bus address");
+        assert!(!line.trim().is_empty(), "dbus-daemon printed no address");
+        Self {
+            child,
+            address: line.trim().to_owned(),
+            _dir: dir,
+        }
+    }
+
+    pub async fn connect(&self) -> zbus::Connection {
+        zbus::connection::Builder::address(self.address.as_str())
+            .build()
+            .await
+            .expect("connect to the test bus")
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The real `ottboxd` binary on a bus.
+pub struct Daemon {
+    child: Option<Child>,
+    pub state_dir: PathBuf,
+    bus: String,
+    headend: String,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Daemon {
+    pub async fn start(bus: &Bus, headend: &str, state_dir: &Path) -> Self {
+        Self::start_with(bus, headend, state_dir, &[]).await
+    }
+
+    pub async fn start_with(bus: &Bus, headend: &str, state_dir: &Path, env: &[(&str, &str)]) -> Self {
+        let mut daemon = Self {
+            child: None,
+            state_dir: state_dir.to_owned(),
+            bus: bus.address.clone(),
+            headend: headend.to_owned(),
+            extra_env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        };
+        daemon.spawn();
+        daemon.wait_ready().await;
+        daemon
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.state_dir.with_extension("log"))
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_ottboxd"))
+            .args(["--bus-address", &self.bus, "--headend-url", &self.headend])
+            .arg("--state-dir")
+            .arg(&self.state_dir)
+            .arg("--config")
+            .arg(empty_config())
+            .env("OTTBOX_LOG", "ottboxd=debug,info")
+            .env("OTTBOX_CACHE_PROBE_INTERVAL_S", "0.2")
+            .env("OTTBOX_EVENTS_MIN_BACKOFF_S", "0.1")
+            .env("OTTBOX_EVENTS_MAX_BACKOFF_S", "0.5")
+            .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("ottboxd");
+        self.child = Some(child);
+    }
+
+    /// Waits until the daemon owns its name on the bus.
+    pub async fn wait_ready(&mut self) {
+        let conn = zbus::connection::Builder::address(self.bus.as_str())
+            .build()
+            .await
+            .expect("bus");
+        let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("dbus proxy");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let name = ottbox_protocol::dbus::SERVICE.try_into().expect("name");
+            if dbus.name_has_owner(name).await.unwrap_or(false) {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().expect("wait")) {
+                panic!("ottboxd exited with {status}; see {}", self.log_path().display());
+            }
+            assert!(Instant::now() < deadline, "ottboxd did not take its name");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.state_dir.with_extension("log")
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait: the clean shutdown path.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        child.wait().expect("wait")
+    }
+
+    pub async fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+        self.wait_ready().await;
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// An empty config file, so no /etc/ottbox/ottboxd.toml on the test machine
+/// leaks in.
+fn empty_config() -> PathBuf {
+    let path = std::env::temp_dir().join("ottboxd-test-empty.toml");
+    if !path.exists() {
+        let mut f = std::fs::File::create(&path).expect("config");
+        f.write_all(b"# empty: defaults\n").expect("write");
+    }
+    path
+}
+
+/// Polls `check` every 20 ms until it returns Some, or panics after `secs`.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

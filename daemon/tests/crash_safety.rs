@@ -1,0 +1,98 @@
+//! `kill -9` at random instants while the daemon writes: every restart
+//! opens its store, every acknowledged resume point is there, and every
+//! acknowledged event reaches the headend exactly once.
+//!
+//! The writes are the ones a viewer causes: searches (each queues an event,
+//! synced before the reply) and stopping playback (saves the resume point,
+//! synced before the reply). A write that was in flight when the kill came
+//! may or may not have landed; one that was acknowledged must have.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::{Bus, Daemon, Headend, eventually};
+use ottbox_protocol::dbus::{Catalog1Proxy, Player1Proxy, Session1Proxy};
+use rand::Rng;
+
+const KILLS: usize = 20;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_kill9s_lose_no_acknowledged_write() {
+    let headend = Headend::start(|_| {}).await;
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut daemon = Daemon::start(&bus, &headend.url(), &dir.path().join("state")).await;
+    let conn = bus.connect().await;
+    let session = Session1Proxy::new(&conn).await.expect("proxy");
+    let code = session.start_login().await.expect("login");
+    headend.confirm(&code.verification_uri, &code.user_code, "approve").await;
+    eventually(15, "logged in", || async {
+        (session.state().await.ok()? == "logged_in").then_some(())
+    })
+    .await;
+    let titles: Vec<String> = Catalog1Proxy::new(&conn)
+        .await
+        .expect("proxy")
+        .search("story")
+        .await
+        .expect("search")
+        .into_iter()
+        .take(3)
+        .map(|t| t.id)
+        .collect();
+    assert!(!titles.is_empty());
+
+    let mut acked_queries = Vec::new();
+    let mut acked_resume: HashMap<String, f64> = HashMap::new();
+    let mut n = 0u32;
+    for _ in 0..KILLS {
+        let catalog = Catalog1Proxy::new(&conn).await.expect("proxy");
+        let player = Player1Proxy::new(&conn).await.expect("proxy");
+        let budget = Duration::from_millis(rand::rng().random_range(50..400));
+        let writer = async {
+            loop {
+                n += 1;
+                let query = format!("crash probe {n}");
+                if catalog.search(&query).await.is_ok() {
+                    acked_queries.push(query);
+                }
+                let title = &titles[n as usize % titles.len()];
+                let position = f64::from(n);
+                if player.play(title, position).await.is_ok() && player.stop().await.is_ok() {
+                    acked_resume.insert(title.clone(), position);
+                }
+            }
+        };
+        // The kill lands wherever the writer happens to be.
+        let _ = tokio::time::timeout(budget, writer).await;
+        daemon.restart().await;
+    }
+
+    // Every restart opened the store (restart() waits for the bus name) and
+    // kept the account.
+    assert_eq!(session.state().await.expect("state"), "logged_in");
+    let catalog = Catalog1Proxy::new(&conn).await.expect("proxy");
+    for (title, position) in &acked_resume {
+        let details = catalog.details(title).await.expect("details");
+        assert_eq!(details.tile.resume_s, *position, "resume point of {title}");
+    }
+    assert!(acked_queries.len() >= KILLS, "the writer got through: {}", acked_queries.len());
+    let recorded = eventually(20, "every acknowledged search at the headend", || async {
+        let recorded = headend.recorded_events("search");
+        let got: Vec<&str> = recorded.iter().filter_map(|(_, q)| q.as_deref()).collect();
+        acked_queries
+            .iter()
+            .all(|q| got.contains(&q.as_str()))
+            .then_some(recorded)
+    })
+    .await;
+    // Each query was sent once by the viewer, so it must be recorded once.
+    let mut per_query: HashMap<&str, usize> = HashMap::new();
+    for (_, q) in &recorded {
+        *per_query.entry(q.as_deref().unwrap_or_default()).or_default() += 1;
+    }
+    let twice: Vec<_> = per_query.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(twice.is_empty(), "recorded more than once: {twice:?}");
+}
