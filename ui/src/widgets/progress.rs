@@ -44,6 +44,8 @@ mod tests {
     #[test]
     fn the_bar_fills_in_proportion_and_buffer_shows_ahead() {
         let mut display: MockDisplay<Rgb888> = MockDisplay::new();
+        // The bar paints track, then buffer, then progress over each other.
+        display.set_allow_overdraw(true);
         let bar = ProgressBar {
             rect: Rectangle::new(Point::new(0, 0), Size::new(40, 2)),
             fraction: 0.25,

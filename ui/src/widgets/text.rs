@@ -137,7 +137,11 @@ mod tests {
         let lines = wrap("one two three four five six", 9, 2);
         assert_eq!(lines, vec!["one two", "three..."]);
         assert!(lines.iter().all(|l| l.chars().count() <= 9));
-        assert_eq!(wrap("a supercalifragilistic b", 5, 9)[1], "calif");
+        assert_eq!(
+            wrap("a supercalifragilistic b", 5, 9),
+            vec!["a", "super", "calif", "ragil", "istic", "b"],
+            "a word longer than a line is split"
+        );
     }
 
     #[test]
