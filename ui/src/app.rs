@@ -107,7 +107,8 @@ impl App {
     /// A UI for a screen of `size` (1280×720 and 1920×1080 are designed for).
     pub fn new(size: Size) -> Self {
         let theme = Theme::for_size(size);
-        let poster_size = Tile::poster_rect(&theme, Rectangle::new(Point::zero(), tile_size(&theme))).size;
+        let poster_size =
+            Tile::poster_rect(&theme, Rectangle::new(Point::zero(), tile_size(&theme))).size;
         let mut app = Self {
             theme,
             now: Duration::ZERO,
@@ -214,9 +215,13 @@ impl App {
 
     /// Repaints the damaged rectangles on `target` and returns them (for a
     /// backend to copy to the screen).
-    pub fn draw<D: DrawTarget<Color = Rgb888>>(&mut self, target: &mut D) -> Result<Vec<Rectangle>, D::Error> {
+    pub fn draw<D: DrawTarget<Color = Rgb888>>(
+        &mut self,
+        target: &mut D,
+    ) -> Result<Vec<Rectangle>, D::Error> {
         let damage = self.damage.take();
-        self.shown.render(target, &self.theme, &self.posters, &damage)?;
+        self.shown
+            .render(target, &self.theme, &self.posters, &damage)?;
         Ok(damage)
     }
 
@@ -393,10 +398,19 @@ impl App {
                 self.commands.push(Command::LoadDetails {
                     title_id: summary.id.clone(),
                 });
-                self.open(Current::Details(Box::new(DetailsScreen::new(summary, resume))));
+                self.open(Current::Details(Box::new(DetailsScreen::new(
+                    summary, resume,
+                ))));
             }
-            Intent::Play { title_id, name, from_s } => {
-                self.open(Current::Player(Box::new(PlayerScreen::new(title_id.clone(), name))));
+            Intent::Play {
+                title_id,
+                name,
+                from_s,
+            } => {
+                self.open(Current::Player(Box::new(PlayerScreen::new(
+                    title_id.clone(),
+                    name,
+                ))));
                 self.commands.push(Command::Play { title_id, from_s });
             }
             Intent::OpenSearch => self.open(Current::Search(Box::default())),

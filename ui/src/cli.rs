@@ -51,7 +51,11 @@ pub struct Args {
     #[arg(long, default_value = "/dev/fb0", env = "OTTBOX_UI_FBDEV")]
     pub fbdev: PathBuf,
     /// The framebuffer's sysfs directory (geometry).
-    #[arg(long, default_value = "/sys/class/graphics/fb0", env = "OTTBOX_UI_FB_SYSFS")]
+    #[arg(
+        long,
+        default_value = "/sys/class/graphics/fb0",
+        env = "OTTBOX_UI_FB_SYSFS"
+    )]
     pub fb_sysfs: PathBuf,
     /// Where remote controls appear.
     #[arg(long, default_value = "/dev/input", env = "OTTBOX_UI_INPUT_DIR")]
@@ -66,8 +70,14 @@ pub fn parse_size(text: &str) -> Result<Size, String> {
     let (w, h) = text
         .split_once(['x', 'X'])
         .ok_or_else(|| format!("`{text}` should be WIDTHxHEIGHT, e.g. 1920x1080"))?;
-    let w: u32 = w.trim().parse().map_err(|_| format!("bad width in `{text}`"))?;
-    let h: u32 = h.trim().parse().map_err(|_| format!("bad height in `{text}`"))?;
+    let w: u32 = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad width in `{text}`"))?;
+    let h: u32 = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad height in `{text}`"))?;
     if !(320..=7680).contains(&w) || !(240..=4320).contains(&h) {
         return Err(format!("`{text}` is not a TV screen size"));
     }

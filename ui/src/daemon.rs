@@ -43,7 +43,8 @@ pub struct Disconnected;
 
 impl DaemonLink for Disconnected {
     fn start(&mut self, sink: EventSink) -> Result<(), LinkError> {
-        sink.send(Event::Update(Update::DaemonLost)).map_err(|_| LinkError::Closed)
+        sink.send(Event::Update(Box::new(Update::DaemonLost)))
+            .map_err(|_| LinkError::Closed)
     }
 
     fn send(&mut self, _command: Command) -> Result<(), LinkError> {
@@ -72,7 +73,8 @@ impl Replay {
 impl DaemonLink for Replay {
     fn start(&mut self, sink: EventSink) -> Result<(), LinkError> {
         for update in self.updates.drain(..) {
-            sink.send(Event::Update(update)).map_err(|_| LinkError::Closed)?;
+            sink.send(Event::Update(Box::new(update)))
+                .map_err(|_| LinkError::Closed)?;
         }
         Ok(())
     }

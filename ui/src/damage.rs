@@ -43,14 +43,21 @@ impl Damage {
 
     /// The number of pixels the list covers (overlaps counted twice).
     pub fn area(&self) -> u64 {
-        self.rects.iter().map(|r| u64::from(r.size.width) * u64::from(r.size.height)).sum()
+        self.rects
+            .iter()
+            .map(|r| u64::from(r.size.width) * u64::from(r.size.height))
+            .sum()
     }
 }
 
 /// True when `inner` lies entirely inside `outer`.
 pub fn contains(outer: &Rectangle, inner: &Rectangle) -> bool {
-    let Some(ob) = outer.bottom_right() else { return false };
-    let Some(ib) = inner.bottom_right() else { return true };
+    let Some(ob) = outer.bottom_right() else {
+        return false;
+    };
+    let Some(ib) = inner.bottom_right() else {
+        return true;
+    };
     inner.top_left.x >= outer.top_left.x
         && inner.top_left.y >= outer.top_left.y
         && ib.x <= ob.x

@@ -271,7 +271,10 @@ mod tests {
             update,
             Update::Login { login: LoginState::ShowingCode { ref user_code, .. } } if user_code == "BCDF-GHJK"
         ));
-        let json = serde_json::to_string(&Command::Search { query: "tit".into() }).expect("json");
+        let json = serde_json::to_string(&Command::Search {
+            query: "tit".into(),
+        })
+        .expect("json");
         assert_eq!(json, r#"{"type":"search","query":"tit"}"#);
     }
 }

@@ -25,8 +25,8 @@ use crate::input::script::Step;
 pub enum Event {
     /// A key was pressed.
     Key(Key),
-    /// The daemon said something.
-    Update(Update),
+    /// The daemon said something (boxed: updates carry whole rows).
+    Update(Box<Update>),
     /// Nothing but a wake-up (input scanners use it to notice the UI quit).
     Tick,
     /// Stop the UI.
@@ -100,7 +100,7 @@ pub fn run(
         app.tick(start.elapsed());
         match event {
             Event::Key(key) => app.key(key),
-            Event::Update(update) => app.update(update),
+            Event::Update(update) => app.update(*update),
             Event::Tick => {}
             Event::Quit => return Ok(()),
         }
@@ -123,7 +123,7 @@ pub fn run_script(
         forward(app, daemon);
         while let Ok(event) = events.try_recv() {
             if let Event::Update(update) = event {
-                app.update(update);
+                app.update(*update);
             }
             forward(app, daemon);
         }

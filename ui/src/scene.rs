@@ -129,7 +129,14 @@ impl Node {
     }
 
     /// A line of text at `top_left`, shortened to `max_width` pixels.
-    pub fn text(theme: &Theme, top_left: Point, text: &str, font: Font, color: Rgb888, max_width: u32) -> Node {
+    pub fn text(
+        theme: &Theme,
+        top_left: Point,
+        text: &str,
+        font: Font,
+        color: Rgb888,
+        max_width: u32,
+    ) -> Node {
         let mono = font.mono(theme);
         let line = text::ellipsize(text, text::chars_that_fit(mono, max_width));
         let size = Size::new(text::width(&line, mono), mono.character_size.height);
@@ -142,7 +149,14 @@ impl Node {
     }
 
     /// A line of text centred horizontally in `area`, at `y`.
-    pub fn centred(theme: &Theme, area: Rectangle, y: i32, text: &str, font: Font, color: Rgb888) -> Node {
+    pub fn centred(
+        theme: &Theme,
+        area: Rectangle,
+        y: i32,
+        text: &str,
+        font: Font,
+        color: Rgb888,
+    ) -> Node {
         let mono = font.mono(theme);
         let line = text::ellipsize(text, text::chars_that_fit(mono, area.size.width));
         let w = text::width(&line, mono);
@@ -215,7 +229,9 @@ impl Scene {
             }
         }
         let screen_area = u64::from(screen.size.width) * u64::from(screen.size.height);
-        if fresh.rects().len() > MAX_RECTS || fresh.area() * 100 > screen_area * FULL_REPAINT_PERCENT {
+        if fresh.rects().len() > MAX_RECTS
+            || fresh.area() * 100 > screen_area * FULL_REPAINT_PERCENT
+        {
             damage.add(screen);
         } else {
             for rect in fresh.take() {
@@ -251,10 +267,23 @@ fn draw_node<D: DrawTarget<Color = Rgb888>>(
 ) -> Result<(), D::Error> {
     match node {
         Node::Fill { rect, color } => target.fill_solid(rect, *color),
-        Node::Border { rect, color, width } => crate::widgets::border(target, *rect, *color, *width),
-        Node::Text { rect, text, font, color } => {
-            text::draw_line(target, text, rect.top_left, font.mono(theme), *color, rect.size.width).map(|_| ())
+        Node::Border { rect, color, width } => {
+            crate::widgets::border(target, *rect, *color, *width)
         }
+        Node::Text {
+            rect,
+            text,
+            font,
+            color,
+        } => text::draw_line(
+            target,
+            text,
+            rect.top_left,
+            font.mono(theme),
+            *color,
+            rect.size.width,
+        )
+        .map(|_| ()),
         Node::Tile {
             rect,
             name,
@@ -273,7 +302,11 @@ fn draw_node<D: DrawTarget<Color = Rgb888>>(
             }
             .draw(target, theme)
         }
-        Node::Progress { rect, fraction, buffered } => ProgressBar {
+        Node::Progress {
+            rect,
+            fraction,
+            buffered,
+        } => ProgressBar {
             rect: *rect,
             fraction: *fraction,
             buffered: *buffered,
@@ -306,14 +339,25 @@ mod tests {
     fn only_changed_nodes_are_damaged() {
         let screen = theme().screen();
         let old = Scene {
-            nodes: vec![fill(0, Rgb888::RED), fill(20, Rgb888::RED), fill(40, Rgb888::RED)],
+            nodes: vec![
+                fill(0, Rgb888::RED),
+                fill(20, Rgb888::RED),
+                fill(40, Rgb888::RED),
+            ],
         };
         let new = Scene {
-            nodes: vec![fill(0, Rgb888::RED), fill(20, Rgb888::BLUE), fill(40, Rgb888::RED)],
+            nodes: vec![
+                fill(0, Rgb888::RED),
+                fill(20, Rgb888::BLUE),
+                fill(40, Rgb888::RED),
+            ],
         };
         let mut damage = Damage::default();
         new.diff(&old, screen, &mut damage);
-        assert_eq!(damage.rects(), &[Rectangle::new(Point::new(20, 0), Size::new(10, 10))]);
+        assert_eq!(
+            damage.rects(),
+            &[Rectangle::new(Point::new(20, 0), Size::new(10, 10))]
+        );
         let mut none = Damage::default();
         new.diff(&new.clone(), screen, &mut none);
         assert!(none.is_empty(), "an identical scene needs no drawing");
@@ -335,7 +379,10 @@ mod tests {
             nodes: vec![fill(0, Rgb888::RED)],
         };
         fewer.diff(&old, screen, &mut damage);
-        assert_eq!(damage.rects(), &[Rectangle::new(Point::new(20, 0), Size::new(10, 10))]);
+        assert_eq!(
+            damage.rects(),
+            &[Rectangle::new(Point::new(20, 0), Size::new(10, 10))]
+        );
     }
 
     #[test]
@@ -365,7 +412,12 @@ mod tests {
         let before = fb.clone();
         let area = Rectangle::new(Point::new(10, 10), Size::new(5, 5));
         scene
-            .render(&mut fb, &theme, &ImageCache::new(Size::new(1, 1), 1), &[area])
+            .render(
+                &mut fb,
+                &theme,
+                &ImageCache::new(Size::new(1, 1), 1),
+                &[area],
+            )
             .expect("infallible");
         assert_eq!(fb.changed_area(&before), Some(area));
     }

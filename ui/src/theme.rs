@@ -72,7 +72,10 @@ impl Theme {
 
     /// A rectangle from design coordinates.
     pub fn rect(&self, x: i32, y: i32, w: u32, h: u32) -> Rectangle {
-        Rectangle::new(Point::new(self.px(x), self.px(y)), Size::new(self.upx(w), self.upx(h)))
+        Rectangle::new(
+            Point::new(self.px(x), self.px(y)),
+            Size::new(self.upx(w), self.upx(h)),
+        )
     }
 
     fn large_screen(&self) -> bool {
@@ -81,17 +84,29 @@ impl Theme {
 
     /// Captions, badges.
     pub fn small_font(&self) -> &'static MonoFont<'static> {
-        if self.large_screen() { &profont::PROFONT_14_POINT } else { &profont::PROFONT_10_POINT }
+        if self.large_screen() {
+            &profont::PROFONT_14_POINT
+        } else {
+            &profont::PROFONT_10_POINT
+        }
     }
 
     /// Body text.
     pub fn body_font(&self) -> &'static MonoFont<'static> {
-        if self.large_screen() { &profont::PROFONT_18_POINT } else { &profont::PROFONT_12_POINT }
+        if self.large_screen() {
+            &profont::PROFONT_18_POINT
+        } else {
+            &profont::PROFONT_12_POINT
+        }
     }
 
     /// Headings.
     pub fn heading_font(&self) -> &'static MonoFont<'static> {
-        if self.large_screen() { &profont::PROFONT_24_POINT } else { &profont::PROFONT_18_POINT }
+        if self.large_screen() {
+            &profont::PROFONT_24_POINT
+        } else {
+            &profont::PROFONT_18_POINT
+        }
     }
 
     /// Titles and the login code.
@@ -110,7 +125,10 @@ mod tests {
         let fhd = Theme::for_size(Size::new(1920, 1080));
         assert_eq!(hd.px(100), 100);
         assert_eq!(fhd.px(100), 150);
-        assert_eq!(fhd.rect(40, 60, 100, 150), Rectangle::new(Point::new(60, 90), Size::new(150, 225)));
+        assert_eq!(
+            fhd.rect(40, 60, 100, 150),
+            Rectangle::new(Point::new(60, 90), Size::new(150, 225))
+        );
         assert!(
             fhd.body_font().character_size.height > hd.body_font().character_size.height,
             "text grows with the screen"

@@ -9,15 +9,17 @@ use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::Rectangle;
 use ottbox_protocol::catalog::TitleList;
+use ottbox_ui::Key;
 use ottbox_ui::app::{App, ScreenKind};
 use ottbox_ui::display::Framebuffer;
-use ottbox_ui::event::{AdState, Command, ErrorReport, LoginState, PlayState, PlayerStatus, Update};
+use ottbox_ui::event::{
+    AdState, Command, ErrorReport, LoginState, PlayState, PlayerStatus, Update,
+};
 use ottbox_ui::scene::Node;
 use ottbox_ui::screens::home::{self, Focus, HomeScreen};
 use ottbox_ui::screens::{details, search};
 use ottbox_ui::theme;
 use ottbox_ui::widgets::qr::{QUIET_ZONE, Qr};
-use ottbox_ui::Key;
 
 const HD: Size = Size::new(1280, 720);
 const FHD: Size = Size::new(1920, 1080);
@@ -56,7 +58,11 @@ fn text_rect(app: &App, needle: &str) -> Rectangle {
 #[test]
 fn login_shows_the_code_and_a_scannable_qr_then_moves_on_to_home_by_itself() {
     let mut app = App::new(HD);
-    assert_eq!(app.screen(), ScreenKind::Waiting, "nothing heard from the daemon yet");
+    assert_eq!(
+        app.screen(),
+        ScreenKind::Waiting,
+        "nothing heard from the daemon yet"
+    );
     app.update(Update::Login {
         login: LoginState::LoggedOut,
     });
@@ -81,12 +87,24 @@ fn login_shows_the_code_and_a_scannable_qr_then_moves_on_to_home_by_itself() {
     assert_eq!(data, "http://127.0.0.1:8080/device?user_code=BCDF-GHJK");
     let qr = Qr::new(&data).expect("encodes");
     let (square, module) = qr.fit(area);
-    assert!(module >= 4, "big modules, readable from the sofa: {module}px");
-    let origin = square.top_left + Point::new((QUIET_ZONE * module) as i32, (QUIET_ZONE * module) as i32);
+    assert!(
+        module >= 4,
+        "big modules, readable from the sofa: {module}px"
+    );
+    let origin =
+        square.top_left + Point::new((QUIET_ZONE * module) as i32, (QUIET_ZONE * module) as i32);
     for y in 0..qr.modules() {
         for x in 0..qr.modules() {
-            let p = origin + Point::new((x * module + module / 2) as i32, (y * module + module / 2) as i32);
-            let want = if qr.is_dark(x, y) { Rgb888::BLACK } else { Rgb888::WHITE };
+            let p = origin
+                + Point::new(
+                    (x * module + module / 2) as i32,
+                    (y * module + module / 2) as i32,
+                );
+            let want = if qr.is_dark(x, y) {
+                Rgb888::BLACK
+            } else {
+                Rgb888::WHITE
+            };
             assert_eq!(fb.pixel(p), Some(want), "module ({x}, {y})");
         }
     }
@@ -121,7 +139,10 @@ fn moving_focus_one_tile_redraws_only_the_two_tiles() {
     let theme = *app.theme();
     let first = app.home().tile_rect(&theme, 0, 0).expect("visible");
     let second = app.home().tile_rect(&theme, 0, 1).expect("visible");
-    assert!(fb.any_in(first, theme::FOCUS), "the first tile starts focused");
+    assert!(
+        fb.any_in(first, theme::FOCUS),
+        "the first tile starts focused"
+    );
     let before = fb.clone();
 
     app.key(Key::Right);
@@ -133,11 +154,20 @@ fn moving_focus_one_tile_redraws_only_the_two_tiles() {
     let changed = fb.changed_area(&before).expect("something changed");
     let both = Rectangle::new(
         first.top_left,
-        Size::new((second.top_left.x - first.top_left.x) as u32 + second.size.width, first.size.height),
+        Size::new(
+            (second.top_left.x - first.top_left.x) as u32 + second.size.width,
+            first.size.height,
+        ),
     );
-    assert!(ottbox_ui::damage::contains(&both, &changed), "{changed:?} outside {both:?}");
+    assert!(
+        ottbox_ui::damage::contains(&both, &changed),
+        "{changed:?} outside {both:?}"
+    );
     // The ring moved: focus colour on the second tile's border, none on the first.
-    assert_eq!(fb.pixel(second.top_left + Point::new(1, 1)), Some(theme::FOCUS));
+    assert_eq!(
+        fb.pixel(second.top_left + Point::new(1, 1)),
+        Some(theme::FOCUS)
+    );
     assert!(!fb.any_in(first, theme::FOCUS));
     assert!(app.damage().is_empty(), "drawing clears the damage");
 }
@@ -149,18 +179,32 @@ fn down_lands_on_the_nearest_tile_of_the_next_row_and_rows_scroll() {
     press(&mut app, &[Key::Right; 4]);
     assert_eq!(app.home().focus(), Focus::Tile { row: 0, col: 4 });
     app.key(Key::Down);
-    assert_eq!(app.home().focus(), Focus::Tile { row: 1, col: 2 }, "nearest on screen, not the same index");
+    assert_eq!(
+        app.home().focus(),
+        Focus::Tile { row: 1, col: 2 },
+        "nearest on screen, not the same index"
+    );
     // Up goes back above, to the tile under the viewer's eye (col 2 here).
     app.key(Key::Up);
     assert_eq!(app.home().focus(), Focus::Tile { row: 0, col: 2 });
 
     // Right past the screen edge scrolls the row.
     press(&mut app, &[Key::Right; 11]);
-    assert_eq!(app.home().focus(), Focus::Tile { row: 0, col: 11 }, "stops at the row's end");
+    assert_eq!(
+        app.home().focus(),
+        Focus::Tile { row: 0, col: 11 },
+        "stops at the row's end"
+    );
     let theme = *app.theme();
-    let rect = app.home().tile_rect(&theme, 0, 11).expect("the focused tile is in view");
+    let rect = app
+        .home()
+        .tile_rect(&theme, 0, 11)
+        .expect("the focused tile is in view");
     assert!(rect.top_left.x + rect.size.width as i32 <= 1280);
-    assert!(app.home().tile_rect(&theme, 0, 0).is_none(), "the first tile scrolled away");
+    assert!(
+        app.home().tile_rect(&theme, 0, 0).is_none(),
+        "the first tile scrolled away"
+    );
 
     // Down twice: the third row comes into view, the first scrolls off.
     press(&mut app, &[Key::Down, Key::Down]);
@@ -181,7 +225,12 @@ fn ok_opens_details_and_play_starts_playback() {
     press(&mut app, &[Key::Right, Key::Ok]);
     assert_eq!(app.screen(), ScreenKind::Details);
     let commands = app.take_commands();
-    assert!(commands.contains(&Command::LoadDetails { title_id: "ml-2".into() }), "{commands:?}");
+    assert!(
+        commands.contains(&Command::LoadDetails {
+            title_id: "ml-2".into()
+        }),
+        "{commands:?}"
+    );
     text_rect(&app, "Loading");
     app.update(fixtures::details(2));
     text_rect(&app, "A viewer finds a remote control");
@@ -190,7 +239,10 @@ fn ok_opens_details_and_play_starts_playback() {
     text_rect(&app, "More like this");
     // Similar titles are reachable and open their own details.
     app.key(Key::Down);
-    assert_eq!(app.details().map(|d| d.focus()), Some(details::Focus::Similar(0)));
+    assert_eq!(
+        app.details().map(|d| d.focus()),
+        Some(details::Focus::Similar(0))
+    );
     app.key(Key::Up);
     app.key(Key::Ok);
     assert_eq!(app.screen(), ScreenKind::Player);
@@ -232,13 +284,18 @@ fn resting_focus_updates_the_hero_then_starts_a_preview_and_moving_stops_it() {
     // Not yet: the hero waits for focus to rest.
     app.tick(Duration::from_millis(10_100));
     assert!(app.scene().find_text("(1992)").is_none());
-    assert_eq!(app.next_deadline(), Some(Duration::from_millis(10_000) + home::HERO_SETTLE));
+    assert_eq!(
+        app.next_deadline(),
+        Some(Duration::from_millis(10_000) + home::HERO_SETTLE)
+    );
     let Ok(_) = app.draw(&mut fb);
     app.tick(Duration::from_millis(10_300));
     text_rect(&app, "(1992)");
     let hero = HomeScreen::hero_rect(&theme);
     assert!(
-        app.damage().iter().all(|r| ottbox_ui::damage::contains(&hero, r)),
+        app.damage()
+            .iter()
+            .all(|r| ottbox_ui::damage::contains(&hero, r)),
         "only the hero redraws when it catches up: {:?}",
         app.damage()
     );
@@ -286,7 +343,12 @@ fn typing_a_search_emits_a_search_per_change_and_shows_results() {
     text_rect(&app, "abc7_");
     // Delete is the last key.
     app.key(Key::Char('\u{8}'));
-    assert_eq!(app.take_commands(), vec![Command::Search { query: "abc".into() }]);
+    assert_eq!(
+        app.take_commands(),
+        vec![Command::Search {
+            query: "abc".into()
+        }]
+    );
     // Late results for an older query are dropped; the current ones show.
     app.update(Update::SearchResults {
         query: "ab".into(),
@@ -304,12 +366,21 @@ fn typing_a_search_emits_a_search_per_change_and_shows_results() {
     assert_eq!(app.search().expect("search").results().len(), 4);
     // Right from the keyboard's right edge reaches the results; OK opens one.
     press(&mut app, &[Key::Right; 5]);
-    assert_eq!(app.search().map(|s| s.focus()), Some(search::Focus::Results(0)));
+    assert_eq!(
+        app.search().map(|s| s.focus()),
+        Some(search::Focus::Results(0))
+    );
     app.key(Key::Ok);
     assert_eq!(app.screen(), ScreenKind::Details);
-    assert!(app.take_commands().contains(&Command::LoadDetails { title_id: "ml-400".into() }));
+    assert!(app.take_commands().contains(&Command::LoadDetails {
+        title_id: "ml-400".into()
+    }));
     app.key(Key::Back);
-    assert_eq!(app.search().map(|s| s.query()), Some("abc"), "search kept on the way back");
+    assert_eq!(
+        app.search().map(|s| s.query()),
+        Some("abc"),
+        "search kept on the way back"
+    );
 }
 
 fn playing(ad: Option<AdState>) -> Update {
@@ -348,7 +419,10 @@ fn the_osd_shows_progress_rendition_and_the_ad_badge_and_ads_cannot_be_skipped()
     assert!(app.scene().find_text("Ad 1").is_none());
     app.key(Key::Right);
     app.key(Key::PlayPause);
-    assert_eq!(app.take_commands(), vec![Command::Seek { position_s: 75.0 }, Command::Pause]);
+    assert_eq!(
+        app.take_commands(),
+        vec![Command::Seek { position_s: 75.0 }, Command::Pause]
+    );
     let mut fb = Framebuffer::new(HD);
     let Ok(_) = app.draw(&mut fb);
     // The progress bar: watched part red at its start, buffered grey after it.
@@ -424,9 +498,16 @@ fn losing_the_daemon_shows_waiting_and_its_return_reloads_home() {
     let rect = text_rect(&app, "Waiting for ottboxd");
     let Ok(_) = app.draw(&mut fb);
     assert!(fb.any_in(rect, theme::TEXT));
-    assert!(!fb.any_in(app.theme().screen(), theme::FOCUS), "no stale tiles left on screen");
+    assert!(
+        !fb.any_in(app.theme().screen(), theme::FOCUS),
+        "no stale tiles left on screen"
+    );
     app.key(Key::Right);
-    assert_eq!(app.home().focus(), Focus::Tile { row: 0, col: 0 }, "keys wait too");
+    assert_eq!(
+        app.home().focus(),
+        Focus::Tile { row: 0, col: 0 },
+        "keys wait too"
+    );
     app.update(Update::DaemonBack);
     assert_eq!(app.screen(), ScreenKind::Home);
     assert_eq!(app.take_commands(), vec![Command::LoadHome]);
@@ -439,7 +520,17 @@ fn settings_change_at_once_and_logout_returns_to_activation() {
     assert_eq!(app.screen(), ScreenKind::Settings);
     press(&mut app, &[Key::Right, Key::Right, Key::Right]);
     text_rect(&app, "Up to 720p");
-    press(&mut app, &[Key::Down, Key::Ok, Key::Down, Key::Right, Key::Down, Key::Ok]);
+    press(
+        &mut app,
+        &[
+            Key::Down,
+            Key::Ok,
+            Key::Down,
+            Key::Right,
+            Key::Down,
+            Key::Ok,
+        ],
+    );
     assert_eq!(
         app.take_commands(),
         vec![
@@ -447,7 +538,9 @@ fn settings_change_at_once_and_logout_returns_to_activation() {
             Command::SetMaxResolution { height: 1080 },
             Command::SetMaxResolution { height: 720 },
             Command::SetSubtitles { enabled: true },
-            Command::SetAudioLanguage { language: "fr".into() },
+            Command::SetAudioLanguage {
+                language: "fr".into()
+            },
             Command::Logout,
         ]
     );
@@ -469,7 +562,10 @@ fn posters_arrive_once_and_repaint_only_their_tile() {
     });
     assert_eq!(app.damage(), &[tile]);
     let Ok(_) = app.draw(&mut fb);
-    assert_eq!(fb.pixel(tile.top_left + Point::new(10, 10)), Some(Rgb888::new(10, 200, 30)));
+    assert_eq!(
+        fb.pixel(tile.top_left + Point::new(10, 10)),
+        Some(Rgb888::new(10, 200, 30))
+    );
     // A broken poster keeps the placeholder and is not asked for again.
     app.update(Update::Poster {
         path: "/api/v1/titles/ml-5/poster.png".into(),
@@ -477,24 +573,40 @@ fn posters_arrive_once_and_repaint_only_their_tile() {
     });
     assert_eq!(app.bad_posters(), 1);
     press(&mut app, &[Key::Right, Key::Left]);
-    assert!(!app.take_commands().iter().any(|c| matches!(c, Command::FetchPoster { .. })));
+    assert!(
+        !app.take_commands()
+            .iter()
+            .any(|c| matches!(c, Command::FetchPoster { .. }))
+    );
 }
 
 #[test]
 fn the_layout_scales_to_1080p_and_captions_stay_inside_their_tiles() {
     let (app_hd, _) = at_home(HD);
     let (app, fb) = at_home(FHD);
-    let hd = app_hd.home().tile_rect(app_hd.theme(), 0, 1).expect("visible");
+    let hd = app_hd
+        .home()
+        .tile_rect(app_hd.theme(), 0, 1)
+        .expect("visible");
     let fhd = app.home().tile_rect(app.theme(), 0, 1).expect("visible");
-    assert_eq!(fhd.size, Size::new(hd.size.width * 3 / 2, hd.size.height * 3 / 2));
-    assert_eq!(fhd.top_left, Point::new(hd.top_left.x * 3 / 2, hd.top_left.y * 3 / 2));
+    assert_eq!(
+        fhd.size,
+        Size::new(hd.size.width * 3 / 2, hd.size.height * 3 / 2)
+    );
+    assert_eq!(
+        fhd.top_left,
+        Point::new(hd.top_left.x * 3 / 2, hd.top_left.y * 3 / 2)
+    );
     let first = app.home().tile_rect(app.theme(), 0, 0).expect("visible");
     assert!(fb.any_in(first, theme::FOCUS));
     // The gap between two tiles is untouched background, captions included:
     // the long names were cut with an ellipsis, not drawn across.
     let gap = Rectangle::new(
         Point::new(first.top_left.x + first.size.width as i32, first.top_left.y),
-        Size::new((fhd.top_left.x - first.top_left.x) as u32 - first.size.width, first.size.height),
+        Size::new(
+            (fhd.top_left.x - first.top_left.x) as u32 - first.size.width,
+            first.size.height,
+        ),
     );
     assert!(gap.size.width > 0);
     for p in gap.points() {
@@ -503,8 +615,14 @@ fn the_layout_scales_to_1080p_and_captions_stay_inside_their_tiles() {
     // ...and drawn right up to the tile's edge (the ellipsis), so it was
     // shortened rather than left out.
     let caption_end = Rectangle::new(
-        Point::new(first.top_left.x + first.size.width as i32 - 30, first.top_left.y + first.size.height as i32 - 30),
+        Point::new(
+            first.top_left.x + first.size.width as i32 - 30,
+            first.top_left.y + first.size.height as i32 - 30,
+        ),
         Size::new(30, 30),
     );
-    assert!(fb.any_in(caption_end, theme::TEXT), "the focused caption reaches the tile's edge");
+    assert!(
+        fb.any_in(caption_end, theme::TEXT),
+        "the focused caption reaches the tile's edge"
+    );
 }

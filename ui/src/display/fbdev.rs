@@ -92,7 +92,9 @@ fn encode(color: Rgb888, bits_per_pixel: u32, out: &mut Vec<u8>) {
         32 => out.extend_from_slice(&[color.b(), color.g(), color.r(), 0xff]),
         24 => out.extend_from_slice(&[color.b(), color.g(), color.r()]),
         _ => {
-            let v = (u16::from(color.r() >> 3) << 11) | (u16::from(color.g() >> 2) << 5) | u16::from(color.b() >> 3);
+            let v = (u16::from(color.r() >> 3) << 11)
+                | (u16::from(color.g() >> 2) << 5)
+                | u16::from(color.b() >> 3);
             out.extend_from_slice(&v.to_le_bytes());
         }
     }
@@ -197,11 +199,20 @@ mod tests {
     #[test]
     fn bad_geometry_is_named() {
         let dir = sysfs("wide", "32", "7680");
-        assert!(matches!(FbGeometry::read(dir.path()), Err(DisplayError::BadGeometry { .. })));
+        assert!(matches!(
+            FbGeometry::read(dir.path()),
+            Err(DisplayError::BadGeometry { .. })
+        ));
         let dir = sysfs("640,480", "8", "640");
-        assert!(matches!(FbGeometry::read(dir.path()), Err(DisplayError::UnsupportedDepth(8))));
+        assert!(matches!(
+            FbGeometry::read(dir.path()),
+            Err(DisplayError::UnsupportedDepth(8))
+        ));
         let dir = sysfs("640,480", "32", "100");
-        assert!(matches!(FbGeometry::read(dir.path()), Err(DisplayError::BadGeometry { .. })));
+        assert!(matches!(
+            FbGeometry::read(dir.path()),
+            Err(DisplayError::BadGeometry { .. })
+        ));
         assert!(matches!(
             FbGeometry::read(&dir.path().join("none")),
             Err(DisplayError::Io { .. })
@@ -211,23 +222,40 @@ mod tests {
     #[test]
     fn damaged_rectangles_are_written_at_their_offsets_in_the_devices_layout() {
         // A padded stride (extra bytes per line), as some drivers have.
-        for (bpp, red) in [(32u32, vec![0, 0, 255, 255]), (24, vec![0, 0, 255]), (16, vec![0x00, 0xf8])] {
+        for (bpp, red) in [
+            (32u32, vec![0, 0, 255, 255]),
+            (24, vec![0, 0, 255]),
+            (16, vec![0x00, 0xf8]),
+        ] {
             let stride = 10 * bpp / 8 + 4;
             let dir = sysfs("10,6", &bpp.to_string(), &stride.to_string());
             let device = dir.path().join("fb0");
             std::fs::write(&device, vec![0u8; (stride * 6) as usize]).expect("fake device");
             let mut fb = FbDev::open(&device, dir.path()).expect("opens");
             let rect = Rectangle::new(Point::new(2, 3), Size::new(3, 2));
-            fb.canvas().fill_solid(&rect, Rgb888::RED).expect("infallible");
+            fb.canvas()
+                .fill_solid(&rect, Rgb888::RED)
+                .expect("infallible");
             fb.present(&[rect]).expect("writes");
             let bytes = std::fs::read(&device).expect("read back");
-            assert_eq!(bytes.len(), (stride * 6) as usize, "nothing written past the end");
+            assert_eq!(
+                bytes.len(),
+                (stride * 6) as usize,
+                "nothing written past the end"
+            );
             let bpp_bytes = (bpp / 8) as usize;
-            let at = |x: usize, y: usize| &bytes[y * stride as usize + x * bpp_bytes..][..bpp_bytes];
+            let at =
+                |x: usize, y: usize| &bytes[y * stride as usize + x * bpp_bytes..][..bpp_bytes];
             assert_eq!(at(2, 3), red.as_slice(), "{bpp} bpp");
             assert_eq!(at(4, 4), red.as_slice(), "{bpp} bpp");
-            assert!(at(5, 3).iter().all(|b| *b == 0), "right of the damage untouched");
-            assert!(at(2, 2).iter().all(|b| *b == 0), "above the damage untouched");
+            assert!(
+                at(5, 3).iter().all(|b| *b == 0),
+                "right of the damage untouched"
+            );
+            assert!(
+                at(2, 2).iter().all(|b| *b == 0),
+                "above the damage untouched"
+            );
         }
     }
 }

@@ -34,7 +34,8 @@ impl Framebuffer {
     /// The pixel at `p`, if on screen.
     pub fn pixel(&self, p: Point) -> Option<Rgb888> {
         let (x, y) = (u32::try_from(p.x).ok()?, u32::try_from(p.y).ok()?);
-        (x < self.size.width && y < self.size.height).then(|| self.pixels[(y * self.size.width + x) as usize])
+        (x < self.size.width && y < self.size.height)
+            .then(|| self.pixels[(y * self.size.width + x) as usize])
     }
 
     /// One row of pixels from `x`, `len` long (clipped to the screen).
@@ -61,7 +62,10 @@ impl Framebuffer {
             }
         }
         bounds.map(|(x0, y0, x1, y1)| {
-            Rectangle::new(Point::new(x0 as i32, y0 as i32), Size::new(x1 - x0 + 1, y1 - y0 + 1))
+            Rectangle::new(
+                Point::new(x0 as i32, y0 as i32),
+                Size::new(x1 - x0 + 1, y1 - y0 + 1),
+            )
         })
     }
 
@@ -72,7 +76,11 @@ impl Framebuffer {
 
     /// The frame as PNG bytes.
     pub fn to_png(&self) -> Result<Vec<u8>, DisplayError> {
-        let rgb: Vec<u8> = self.pixels.iter().flat_map(|c| [c.r(), c.g(), c.b()]).collect();
+        let rgb: Vec<u8> = self
+            .pixels
+            .iter()
+            .flat_map(|c| [c.r(), c.g(), c.b()])
+            .collect();
         Ok(crate::widgets::image::encode_png(self.size, &rgb)?)
     }
 
@@ -177,8 +185,11 @@ mod tests {
     fn drawing_off_screen_is_clipped_and_changes_are_found() {
         let mut fb = Framebuffer::new(Size::new(20, 10));
         let before = fb.clone();
-        fb.fill_solid(&Rectangle::new(Point::new(15, 5), Size::new(10, 10)), Rgb888::RED)
-            .expect("infallible");
+        fb.fill_solid(
+            &Rectangle::new(Point::new(15, 5), Size::new(10, 10)),
+            Rgb888::RED,
+        )
+        .expect("infallible");
         assert_eq!(fb.pixel(Point::new(19, 9)), Some(Rgb888::RED));
         assert_eq!(fb.pixel(Point::new(20, 9)), None);
         assert_eq!(
@@ -194,11 +205,16 @@ mod tests {
         let mut headless = Headless::new(Size::new(8, 4), dir.path().join("shots")).expect("dir");
         headless
             .canvas()
-            .fill_solid(&Rectangle::new(Point::zero(), Size::new(2, 2)), Rgb888::GREEN)
+            .fill_solid(
+                &Rectangle::new(Point::zero(), Size::new(2, 2)),
+                Rgb888::GREEN,
+            )
             .expect("infallible");
         headless.present(&[]).expect("nothing to present");
         assert_eq!(headless.frames(), 0, "no damage, no frame");
-        headless.present(&[Rectangle::new(Point::zero(), Size::new(2, 2))]).expect("writes");
+        headless
+            .present(&[Rectangle::new(Point::zero(), Size::new(2, 2))])
+            .expect("writes");
         let bytes = std::fs::read(headless.frame_path(0)).expect("frame written");
         let image = crate::widgets::image::Image::decode_png(&bytes).expect("a PNG");
         assert_eq!(image.size(), Size::new(8, 4));

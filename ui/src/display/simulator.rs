@@ -68,7 +68,9 @@ impl Backend for Simulator {
 
     fn present(&mut self, damage: &[Rectangle]) -> Result<(), DisplayError> {
         for rect in damage {
-            let pixels = rect.points().filter_map(|p| self.canvas.pixel(p).map(|c| Pixel(p, c)));
+            let pixels = rect
+                .points()
+                .filter_map(|p| self.canvas.pixel(p).map(|c| Pixel(p, c)));
             let Ok(()) = self.display.draw_iter(pixels);
         }
         self.window.update(&self.display);
@@ -88,7 +90,7 @@ pub fn run(size: Size) -> Result<(), DisplayError> {
     let start = Instant::now();
     loop {
         while let Ok(runner::Event::Update(update)) = events.try_recv() {
-            app.update(update);
+            app.update(*update);
         }
         app.tick(start.elapsed());
         for command in app.take_commands() {

@@ -24,8 +24,12 @@ pub fn map_key(code: KeyCode) -> Option<Key> {
         KeyCode::KEY_DOWN => Key::Down,
         KeyCode::KEY_LEFT => Key::Left,
         KeyCode::KEY_RIGHT => Key::Right,
-        KeyCode::KEY_OK | KeyCode::KEY_SELECT | KeyCode::KEY_ENTER | KeyCode::KEY_KPENTER => Key::Ok,
-        KeyCode::KEY_BACK | KeyCode::KEY_ESC | KeyCode::KEY_EXIT | KeyCode::KEY_BACKSPACE => Key::Back,
+        KeyCode::KEY_OK | KeyCode::KEY_SELECT | KeyCode::KEY_ENTER | KeyCode::KEY_KPENTER => {
+            Key::Ok
+        }
+        KeyCode::KEY_BACK | KeyCode::KEY_ESC | KeyCode::KEY_EXIT | KeyCode::KEY_BACKSPACE => {
+            Key::Back
+        }
         KeyCode::KEY_HOME | KeyCode::KEY_HOMEPAGE | KeyCode::KEY_MENU => Key::Home,
         KeyCode::KEY_PLAYPAUSE | KeyCode::KEY_PLAY | KeyCode::KEY_PAUSE | KeyCode::KEY_SPACE => {
             Key::PlayPause
@@ -78,7 +82,10 @@ impl EvdevInput {
             .spawn(move || {
                 loop {
                     for path in candidates(&self.dir) {
-                        let is_new = open.lock().map(|mut set| set.insert(path.clone())).unwrap_or(false);
+                        let is_new = open
+                            .lock()
+                            .map(|mut set| set.insert(path.clone()))
+                            .unwrap_or(false);
                         if is_new && !spawn_reader(&path, sink.clone(), Arc::clone(&open)) {
                             // Not a remote (or not readable): forget it, so a
                             // later rescan may try again (permissions change
@@ -173,7 +180,10 @@ mod tests {
             std::fs::write(dir.path().join(name), b"not a device").expect("write");
         }
         let found = candidates(dir.path());
-        assert_eq!(found, vec![dir.path().join("event0"), dir.path().join("event1")]);
+        assert_eq!(
+            found,
+            vec![dir.path().join("event0"), dir.path().join("event1")]
+        );
         // A regular file is not an input device: refused, not a panic.
         let open = Arc::default();
         let (tx, _rx) = std::sync::mpsc::channel();

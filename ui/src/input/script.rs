@@ -26,7 +26,9 @@ pub enum Step {
 #[non_exhaustive]
 pub enum ScriptError {
     /// A word is not a key name (code `unknown_key`).
-    #[error("unknown_key: `{word}` is not a key (try up, down, left, right, ok, back, home, playpause, 0-9, \"text\" or wait:MS)")]
+    #[error(
+        "unknown_key: `{word}` is not a key (try up, down, left, right, ok, back, home, playpause, 0-9, \"text\" or wait:MS)"
+    )]
     UnknownKey {
         /// The word.
         word: String,
@@ -87,7 +89,9 @@ fn finish_word(word: &mut String, steps: &mut Vec<Step>) -> Result<(), ScriptErr
     let w = std::mem::take(word);
     let lower = w.to_ascii_lowercase();
     let step = if let Some(ms) = lower.strip_prefix("wait:") {
-        let ms: u64 = ms.parse().map_err(|_| ScriptError::BadWait { word: w.clone() })?;
+        let ms: u64 = ms
+            .parse()
+            .map_err(|_| ScriptError::BadWait { word: w.clone() })?;
         Step::Wait(Duration::from_millis(ms))
     } else {
         Step::Key(match lower.as_str() {
@@ -99,7 +103,9 @@ fn finish_word(word: &mut String, steps: &mut Vec<Step>) -> Result<(), ScriptErr
             "back" | "esc" => Key::Back,
             "home" => Key::Home,
             "playpause" | "play" => Key::PlayPause,
-            d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() => Key::Digit(d.as_bytes()[0] - b'0'),
+            d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() => {
+                Key::Digit(d.as_bytes()[0] - b'0')
+            }
             _ => return Err(ScriptError::UnknownKey { word: w }),
         })
     };
@@ -113,7 +119,8 @@ mod tests {
 
     #[test]
     fn keys_texts_digits_and_waits() {
-        let steps = parse("down, Down,ok\n# a comment, ignored\n\"ab\" 7 wait:1500").expect("parses");
+        let steps =
+            parse("down, Down,ok\n# a comment, ignored\n\"ab\" 7 wait:1500").expect("parses");
         assert_eq!(
             steps,
             vec![
@@ -132,9 +139,14 @@ mod tests {
     fn bad_words_are_named_in_the_error() {
         assert_eq!(
             parse("down,jump"),
-            Err(ScriptError::UnknownKey { word: "jump".into() })
+            Err(ScriptError::UnknownKey {
+                word: "jump".into()
+            })
         );
-        assert!(matches!(parse("wait:soon"), Err(ScriptError::BadWait { .. })));
+        assert!(matches!(
+            parse("wait:soon"),
+            Err(ScriptError::BadWait { .. })
+        ));
         assert_eq!(parse("\"abc"), Err(ScriptError::UnclosedQuote));
     }
 }

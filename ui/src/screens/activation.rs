@@ -36,25 +36,88 @@ impl Screen for ActivationScreen {
             }) => {
                 let x = theme.px(80);
                 let width = theme.upx(640);
-                scene.push(Node::text(theme, Point::new(x, theme.px(120)), "Sign in to ottbox", Font::Heading, theme::TEXT, width));
-                scene.push(Node::text(theme, Point::new(x, theme.px(190)), "On your phone or computer, go to", Font::Body, theme::DIM, width));
-                scene.push(Node::text(theme, Point::new(x, theme.px(220)), verification_uri, Font::Body, theme::TEXT, width));
-                scene.push(Node::text(theme, Point::new(x, theme.px(270)), "and enter the code", Font::Body, theme::DIM, width));
-                scene.push(Node::text(theme, Point::new(x, theme.px(310)), user_code, Font::Large, theme::FOCUS, width));
-                scene.push(Node::text(theme, Point::new(x, theme.px(400)), "or scan the code with your phone's camera", Font::Body, theme::DIM, width));
+                scene.push(Node::text(
+                    theme,
+                    Point::new(x, theme.px(120)),
+                    "Sign in to ottbox",
+                    Font::Heading,
+                    theme::TEXT,
+                    width,
+                ));
+                scene.push(Node::text(
+                    theme,
+                    Point::new(x, theme.px(190)),
+                    "On your phone or computer, go to",
+                    Font::Body,
+                    theme::DIM,
+                    width,
+                ));
+                scene.push(Node::text(
+                    theme,
+                    Point::new(x, theme.px(220)),
+                    verification_uri,
+                    Font::Body,
+                    theme::TEXT,
+                    width,
+                ));
+                scene.push(Node::text(
+                    theme,
+                    Point::new(x, theme.px(270)),
+                    "and enter the code",
+                    Font::Body,
+                    theme::DIM,
+                    width,
+                ));
+                scene.push(Node::text(
+                    theme,
+                    Point::new(x, theme.px(310)),
+                    user_code,
+                    Font::Large,
+                    theme::FOCUS,
+                    width,
+                ));
+                scene.push(Node::text(
+                    theme,
+                    Point::new(x, theme.px(400)),
+                    "or scan the code with your phone's camera",
+                    Font::Body,
+                    theme::DIM,
+                    width,
+                ));
                 scene.push(Node::Qr {
                     rect: theme.rect(800, 160, 400, 400),
                     data: verification_uri_complete.clone(),
                 });
             }
             Some(LoginState::LoggedOut) => {
-                scene.push(Node::centred(theme, screen, theme.px(340), "Getting a sign-in code...", Font::Heading, theme::DIM));
+                scene.push(Node::centred(
+                    theme,
+                    screen,
+                    theme.px(340),
+                    "Getting a sign-in code...",
+                    Font::Heading,
+                    theme::DIM,
+                ));
             }
             Some(LoginState::LoggedIn) => {
-                scene.push(Node::centred(theme, screen, theme.px(340), "Signed in", Font::Heading, theme::DIM));
+                scene.push(Node::centred(
+                    theme,
+                    screen,
+                    theme.px(340),
+                    "Signed in",
+                    Font::Heading,
+                    theme::DIM,
+                ));
             }
             None => {
-                scene.push(Node::centred(theme, screen, theme.px(340), "Starting...", Font::Heading, theme::DIM));
+                scene.push(Node::centred(
+                    theme,
+                    screen,
+                    theme.px(340),
+                    "Starting...",
+                    Font::Heading,
+                    theme::DIM,
+                ));
             }
         }
     }

@@ -6,9 +6,9 @@
 //! arrive. A title with a resume point offers "Resume 12:34" first and
 //! "Play from start" second.
 
-use ottbox_protocol::catalog::{TitleDetails, TitleSummary};
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::Rectangle;
+use ottbox_protocol::catalog::{TitleDetails, TitleSummary};
 
 use super::home::row_layout;
 use super::{Ctx, Intent, Screen, arrow, format};
@@ -79,7 +79,10 @@ impl DetailsScreen {
 
     fn buttons(&self) -> Vec<String> {
         match self.resume_s {
-            Some(s) => vec![format!("Resume {}", format::clock(s)), "Play from start".into()],
+            Some(s) => vec![
+                format!("Resume {}", format::clock(s)),
+                "Play from start".into(),
+            ],
             None => vec!["Play".into()],
         }
     }
@@ -105,7 +108,10 @@ impl Screen for DetailsScreen {
         // The poster, as a caption-less tile.
         let tile_rect = Rectangle::new(
             poster.top_left,
-            Size::new(poster.size.width, poster.size.height + crate::widgets::tile::caption_height(theme)),
+            Size::new(
+                poster.size.width,
+                poster.size.height + crate::widgets::tile::caption_height(theme),
+            ),
         );
         scene.push(Node::Tile {
             rect: tile_rect,
@@ -118,7 +124,14 @@ impl Screen for DetailsScreen {
         let x = theme.px(270);
         let width = theme.upx(970);
         let mut y = theme.px(64);
-        scene.push(Node::text(theme, Point::new(x, y), &self.summary.name, Font::Large, theme::TEXT, width));
+        scene.push(Node::text(
+            theme,
+            Point::new(x, y),
+            &self.summary.name,
+            Font::Large,
+            theme::TEXT,
+            width,
+        ));
         y += theme.px(40);
         let mut meta: Vec<String> = Vec::new();
         if let Some(year) = self.summary.year {
@@ -133,38 +146,91 @@ impl Screen for DetailsScreen {
                 meta.push(format::running_time(s));
             }
         }
-        scene.push(Node::text(theme, Point::new(x, y), &meta.join(" · "), Font::Body, theme::DIM, width));
+        scene.push(Node::text(
+            theme,
+            Point::new(x, y),
+            &meta.join(" · "),
+            Font::Body,
+            theme::DIM,
+            width,
+        ));
         y += theme.px(32);
         match &self.details {
-            None => scene.push(Node::text(theme, Point::new(x, y), "Loading...", Font::Body, theme::DIM, width)),
+            None => scene.push(Node::text(
+                theme,
+                Point::new(x, y),
+                "Loading...",
+                Font::Body,
+                theme::DIM,
+                width,
+            )),
             Some(d) => {
                 let font = Font::Body.mono(theme);
                 let line_h = font.character_size.height as i32 + theme.px(2);
-                for line in text::wrap(&d.synopsis, text::chars_that_fit(font, width), SYNOPSIS_LINES) {
-                    scene.push(Node::text(theme, Point::new(x, y), &line, Font::Body, theme::TEXT, width));
+                for line in text::wrap(
+                    &d.synopsis,
+                    text::chars_that_fit(font, width),
+                    SYNOPSIS_LINES,
+                ) {
+                    scene.push(Node::text(
+                        theme,
+                        Point::new(x, y),
+                        &line,
+                        Font::Body,
+                        theme::TEXT,
+                        width,
+                    ));
                     y += line_h;
                 }
                 if !d.tags.is_empty() {
                     let tags = format!("Tags: {}", d.tags.join(", "));
                     let ty = theme.px(264);
-                    scene.push(Node::text(theme, Point::new(x, ty), &tags, Font::Small, theme::DIM, width));
+                    scene.push(Node::text(
+                        theme,
+                        Point::new(x, ty),
+                        &tags,
+                        Font::Small,
+                        theme::DIM,
+                        width,
+                    ));
                 }
             }
         }
         for (i, label) in self.buttons().iter().enumerate() {
             let rect = Self::button_rect(theme, i);
             let focused = self.focus == Focus::Button(i);
-            let (bg, fg) = if focused { (theme::FOCUS, theme::BACKGROUND) } else { (theme::SURFACE, theme::TEXT) };
+            let (bg, fg) = if focused {
+                (theme::FOCUS, theme::BACKGROUND)
+            } else {
+                (theme::SURFACE, theme::TEXT)
+            };
             scene.push(Node::Fill { rect, color: bg });
-            let ty = rect.top_left.y + (rect.size.height as i32 - Font::Body.mono(theme).character_size.height as i32) / 2;
+            let ty = rect.top_left.y
+                + (rect.size.height as i32 - Font::Body.mono(theme).character_size.height as i32)
+                    / 2;
             scene.push(Node::centred(theme, rect, ty, label, Font::Body, fg));
         }
         if !self.similar.is_empty() {
             let hy = theme.px(392);
-            scene.push(Node::text(theme, Point::new(theme.px(40), hy), "More like this", Font::Body, theme::TEXT, width));
+            scene.push(Node::text(
+                theme,
+                Point::new(theme.px(40), hy),
+                "More like this",
+                Font::Body,
+                theme::TEXT,
+                width,
+            ));
             let layout = Self::similar_layout(theme);
-            for (i, t) in self.similar.iter().enumerate().skip(self.scroll).take(layout.visible) {
-                let Some(rect) = layout.tile_rect(i, self.scroll) else { continue };
+            for (i, t) in self
+                .similar
+                .iter()
+                .enumerate()
+                .skip(self.scroll)
+                .take(layout.visible)
+            {
+                let Some(rect) = layout.tile_rect(i, self.scroll) else {
+                    continue;
+                };
                 scene.push(Node::Tile {
                     rect,
                     name: t.name.clone(),
@@ -196,7 +262,11 @@ impl Screen for DetailsScreen {
             (Focus::Button(i), None, Key::Ok | Key::PlayPause) => Intent::Play {
                 title_id: self.summary.id.clone(),
                 name: self.summary.name.clone(),
-                from_s: if i == 0 { self.resume_s.unwrap_or(0.0) } else { 0.0 },
+                from_s: if i == 0 {
+                    self.resume_s.unwrap_or(0.0)
+                } else {
+                    0.0
+                },
             },
             (Focus::Similar(_), Some(Dir::Up), _) => {
                 self.focus = Focus::Button(0);
@@ -204,7 +274,8 @@ impl Screen for DetailsScreen {
             }
             (Focus::Similar(i), Some(Dir::Left), _) => {
                 self.focus = Focus::Similar(i.saturating_sub(1));
-                self.scroll = Self::similar_layout(ctx.theme).scroll_for(i.saturating_sub(1), self.scroll);
+                self.scroll =
+                    Self::similar_layout(ctx.theme).scroll_for(i.saturating_sub(1), self.scroll);
                 Intent::Stay
             }
             (Focus::Similar(i), Some(Dir::Right), _) => {
@@ -225,7 +296,13 @@ impl Screen for DetailsScreen {
     fn posters(&self, ctx: &Ctx<'_>) -> Vec<String> {
         let visible = Self::similar_layout(ctx.theme).visible;
         std::iter::once(self.summary.poster.clone())
-            .chain(self.similar.iter().skip(self.scroll).take(visible + 1).map(|t| t.poster.clone()))
+            .chain(
+                self.similar
+                    .iter()
+                    .skip(self.scroll)
+                    .take(visible + 1)
+                    .map(|t| t.poster.clone()),
+            )
             .collect()
     }
 }

@@ -2,15 +2,31 @@
 
 /// `12:34`, or `1:02:03` past an hour. Negative and NaN read as `0:00`.
 pub fn clock(seconds: f64) -> String {
-    let s = if seconds.is_finite() && seconds > 0.0 { seconds as u64 } else { 0 };
+    let s = if seconds.is_finite() && seconds > 0.0 {
+        seconds as u64
+    } else {
+        0
+    };
     let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
-    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
 }
 
 /// `2h 16m`, or `45m` under an hour.
 pub fn running_time(seconds: f64) -> String {
-    let m = if seconds.is_finite() && seconds > 0.0 { (seconds / 60.0).round() as u64 } else { 0 };
-    if m >= 60 { format!("{}h {:02}m", m / 60, m % 60) } else { format!("{m}m") }
+    let m = if seconds.is_finite() && seconds > 0.0 {
+        (seconds / 60.0).round() as u64
+    } else {
+        0
+    };
+    if m >= 60 {
+        format!("{}h {:02}m", m / 60, m % 60)
+    } else {
+        format!("{m}m")
+    }
 }
 
 /// `3.2 Mb/s`, or `800 kb/s` under a megabit.

@@ -21,10 +21,10 @@
 
 use std::time::Duration;
 
-use ottbox_protocol::catalog::{Home, Row, RowItem};
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::Rectangle;
+use ottbox_protocol::catalog::{Home, Row, RowItem};
 
 use super::{Ctx, Intent, Screen, arrow, format};
 use crate::event::{Command, ScreenRect};
@@ -116,13 +116,21 @@ impl HomeScreen {
     /// when that tile still exists.
     pub fn set_home(&mut self, home: Home, offline: bool, now: Duration) {
         let first_load = !self.loaded;
-        self.rows = home.rows.into_iter().filter(|r| !r.items.is_empty()).collect();
+        self.rows = home
+            .rows
+            .into_iter()
+            .filter(|r| !r.items.is_empty())
+            .collect();
         self.offline = offline;
         self.loaded = true;
         self.scroll.resize(self.rows.len(), 0);
         if let Focus::Tile { row, col } = self.focus {
             let row = row.min(self.rows.len().saturating_sub(1));
-            let col = col.min(self.rows.get(row).map_or(0, |r| r.items.len().saturating_sub(1)));
+            let col = col.min(
+                self.rows
+                    .get(row)
+                    .map_or(0, |r| r.items.len().saturating_sub(1)),
+            );
             self.focus = Focus::Tile { row, col };
             self.last_tile = (row, col);
         }
@@ -163,7 +171,11 @@ impl HomeScreen {
 
     fn tile_focus(&self) -> Option<(usize, usize)> {
         match self.focus {
-            Focus::Tile { row, col } if row < self.rows.len() && col < self.rows[row].items.len() => Some((row, col)),
+            Focus::Tile { row, col }
+                if row < self.rows.len() && col < self.rows[row].items.len() =>
+            {
+                Some((row, col))
+            }
             _ => None,
         }
     }
@@ -202,7 +214,9 @@ impl HomeScreen {
 
     /// Screen rectangle of tile `(row, col)`, if visible.
     pub fn tile_rect(&self, theme: &Theme, row: usize, col: usize) -> Option<Rectangle> {
-        let slot = row.checked_sub(self.first_row).filter(|s| *s < VISIBLE_ROWS)?;
+        let slot = row
+            .checked_sub(self.first_row)
+            .filter(|s| *s < VISIBLE_ROWS)?;
         Self::slot_layout(theme, slot).tile_rect(col, *self.scroll.get(row)?)
     }
 
@@ -235,7 +249,9 @@ impl HomeScreen {
     /// Advances timers: the hero follows rested focus; previews start.
     pub fn tick(&mut self, ctx: &Ctx<'_>, out: &mut Vec<Command>) {
         let rested = ctx.now.saturating_sub(self.focus_since);
-        let Some(focus) = self.tile_focus() else { return };
+        let Some(focus) = self.tile_focus() else {
+            return;
+        };
         if rested >= HERO_SETTLE && self.hero != Some(focus) {
             self.hero = Some(focus);
         }
@@ -270,7 +286,9 @@ impl HomeScreen {
     }
 
     fn hero_scene(&self, theme: &Theme, scene: &mut Scene) {
-        let Some(item) = self.hero.and_then(|(r, c)| self.rows.get(r)?.items.get(c)) else { return };
+        let Some(item) = self.hero.and_then(|(r, c)| self.rows.get(r)?.items.get(c)) else {
+            return;
+        };
         let area = Self::hero_rect(theme);
         let x = area.top_left.x;
         let mut y = area.top_left.y;
@@ -279,62 +297,155 @@ impl HomeScreen {
             Some(year) => format!("{} ({year})", title.name),
             None => title.name.clone(),
         };
-        scene.push(Node::text(theme, Point::new(x, y), &name, Font::Large, theme::TEXT, area.size.width));
+        scene.push(Node::text(
+            theme,
+            Point::new(x, y),
+            &name,
+            Font::Large,
+            theme::TEXT,
+            area.size.width,
+        ));
         y += theme.px(40);
         let genres = title.genres.join(", ");
-        scene.push(Node::text(theme, Point::new(x, y), &genres, Font::Body, theme::DIM, area.size.width));
+        scene.push(Node::text(
+            theme,
+            Point::new(x, y),
+            &genres,
+            Font::Body,
+            theme::DIM,
+            area.size.width,
+        ));
         y += theme.px(28);
         if let (Some(progress), Some(resume)) = (item.progress, item.resume_s) {
-            let line = format!("Resume at {} · {}% watched", format::clock(resume), (progress * 100.0).round());
-            scene.push(Node::text(theme, Point::new(x, y), &line, Font::Body, theme::TEXT, area.size.width));
+            let line = format!(
+                "Resume at {} · {}% watched",
+                format::clock(resume),
+                (progress * 100.0).round()
+            );
+            scene.push(Node::text(
+                theme,
+                Point::new(x, y),
+                &line,
+                Font::Body,
+                theme::TEXT,
+                area.size.width,
+            ));
             y += theme.px(28);
         }
         let hint = "OK: details    PLAY: watch now";
-        scene.push(Node::text(theme, Point::new(x, y + theme.px(20)), hint, Font::Small, theme::DIM, area.size.width));
+        scene.push(Node::text(
+            theme,
+            Point::new(x, y + theme.px(20)),
+            hint,
+            Font::Small,
+            theme::DIM,
+            area.size.width,
+        ));
     }
 }
 
 impl Screen for HomeScreen {
     fn scene(&self, ctx: &Ctx<'_>, scene: &mut Scene) {
         let theme = ctx.theme;
-        scene.push(Node::text(theme, theme.rect(40, 12, 0, 0).top_left, "ottbox", Font::Heading, theme::FOCUS, theme.upx(140)));
+        scene.push(Node::text(
+            theme,
+            theme.rect(40, 12, 0, 0).top_left,
+            "ottbox",
+            Font::Heading,
+            theme::FOCUS,
+            theme.upx(140),
+        ));
         if self.offline {
             let badge = theme.rect(200, 12, 330, 26);
-            scene.push(Node::Fill { rect: badge, color: theme::BADGE });
+            scene.push(Node::Fill {
+                rect: badge,
+                color: theme::BADGE,
+            });
             let at = badge.top_left + Point::new(theme.px(8), theme.px(4));
-            scene.push(Node::text(theme, at, OFFLINE_TEXT, Font::Small, theme::BACKGROUND, badge.size.width - theme.upx(16)));
+            scene.push(Node::text(
+                theme,
+                at,
+                OFFLINE_TEXT,
+                Font::Small,
+                theme::BACKGROUND,
+                badge.size.width - theme.upx(16),
+            ));
         }
         for (i, label) in NAV.iter().enumerate() {
             let rect = Self::nav_rect(theme, i);
             let focused = self.focus == Focus::Nav(i);
-            let (bg, fg) = if focused { (theme::FOCUS, theme::BACKGROUND) } else { (theme::SURFACE, theme::TEXT) };
+            let (bg, fg) = if focused {
+                (theme::FOCUS, theme::BACKGROUND)
+            } else {
+                (theme::SURFACE, theme::TEXT)
+            };
             scene.push(Node::Fill { rect, color: bg });
-            let y = rect.top_left.y + (rect.size.height as i32 - Font::Body.mono(theme).character_size.height as i32) / 2;
+            let y = rect.top_left.y
+                + (rect.size.height as i32 - Font::Body.mono(theme).character_size.height as i32)
+                    / 2;
             scene.push(Node::centred(theme, rect, y, label, Font::Body, fg));
         }
         if !self.loaded {
             let y = theme.px(340);
-            scene.push(Node::centred(theme, theme.screen(), y, "Loading your rows...", Font::Heading, theme::DIM));
+            scene.push(Node::centred(
+                theme,
+                theme.screen(),
+                y,
+                "Loading your rows...",
+                Font::Heading,
+                theme::DIM,
+            ));
             return;
         }
         if self.rows.is_empty() {
             let y = theme.px(340);
-            scene.push(Node::centred(theme, theme.screen(), y, "Nothing to show yet", Font::Heading, theme::DIM));
+            scene.push(Node::centred(
+                theme,
+                theme.screen(),
+                y,
+                "Nothing to show yet",
+                Font::Heading,
+                theme::DIM,
+            ));
             return;
         }
         self.hero_scene(theme, scene);
         let preview = Self::preview_rect(theme);
-        scene.push(Node::Fill { rect: preview, color: Rgb888::BLACK });
-        scene.push(Node::Border { rect: preview, color: theme::SURFACE, width: theme.upx(2).max(1) });
+        scene.push(Node::Fill {
+            rect: preview,
+            color: Rgb888::BLACK,
+        });
+        scene.push(Node::Border {
+            rect: preview,
+            color: theme::SURFACE,
+            width: theme.upx(2).max(1),
+        });
         for slot in 0..VISIBLE_ROWS {
-            let Some(row) = self.rows.get(self.first_row + slot) else { break };
+            let Some(row) = self.rows.get(self.first_row + slot) else {
+                break;
+            };
             let r = self.first_row + slot;
             let heading_y = theme.px(ROWS_TOP + slot as i32 * ROW_PITCH);
-            scene.push(Node::text(theme, Point::new(theme.px(40), heading_y), &row.title, Font::Body, theme::TEXT, theme.upx(1200)));
+            scene.push(Node::text(
+                theme,
+                Point::new(theme.px(40), heading_y),
+                &row.title,
+                Font::Body,
+                theme::TEXT,
+                theme.upx(1200),
+            ));
             let layout = Self::slot_layout(theme, slot);
             let scroll = self.scroll[r];
-            for (col, item) in row.items.iter().enumerate().skip(scroll).take(layout.visible) {
-                let Some(rect) = layout.tile_rect(col, scroll) else { continue };
+            for (col, item) in row
+                .items
+                .iter()
+                .enumerate()
+                .skip(scroll)
+                .take(layout.visible)
+            {
+                let Some(rect) = layout.tile_rect(col, scroll) else {
+                    continue;
+                };
                 scene.push(Node::Tile {
                     rect,
                     name: item.title.name.clone(),
@@ -367,18 +478,27 @@ impl Screen for HomeScreen {
                 _ if key == Key::Ok && i == 0 => Intent::OpenSearch,
                 _ if key == Key::Ok => Intent::OpenSettings,
                 _ if key == Key::Back => {
-                    self.focus = Focus::Tile { row: self.last_tile.0, col: self.last_tile.1 };
+                    self.focus = Focus::Tile {
+                        row: self.last_tile.0,
+                        col: self.last_tile.1,
+                    };
                     Intent::Stay
                 }
                 _ => Intent::Stay,
             },
             (Focus::Tile { row, col }, key) if row < self.rows.len() => match (arrow(key), key) {
                 (Some(Dir::Left), _) => {
-                    self.focus = Focus::Tile { row, col: col.saturating_sub(1) };
+                    self.focus = Focus::Tile {
+                        row,
+                        col: col.saturating_sub(1),
+                    };
                     Intent::Stay
                 }
                 (Some(Dir::Right), _) => {
-                    self.focus = Focus::Tile { row, col: (col + 1).min(self.rows[row].items.len() - 1) };
+                    self.focus = Focus::Tile {
+                        row,
+                        col: (col + 1).min(self.rows[row].items.len() - 1),
+                    };
                     Intent::Stay
                 }
                 (Some(Dir::Up), _) if row == 0 => {

@@ -20,11 +20,11 @@ use std::time::Duration;
 use ottbox_protocol::catalog::TitleSummary;
 
 use crate::event::Command;
+use crate::input::Key;
 use crate::scene::Scene;
 use crate::theme::Theme;
 use crate::widgets::grid::Dir;
 use crate::widgets::image::ImageCache;
-use crate::input::Key;
 
 /// What a screen needs to know about the world.
 #[derive(Clone, Copy)]

@@ -48,7 +48,10 @@ impl PlayerScreen {
     /// Takes a status; true when playback has ended (stopped after it started).
     pub fn set_status(&mut self, status: PlayerStatus) -> bool {
         let ended = self.started && status.state == PlayState::Stopped;
-        if matches!(status.state, PlayState::Playing | PlayState::Paused | PlayState::Buffering) {
+        if matches!(
+            status.state,
+            PlayState::Playing | PlayState::Paused | PlayState::Buffering
+        ) {
             self.started = true;
         }
         self.status = Some(status);
@@ -68,7 +71,12 @@ impl PlayerScreen {
     /// The ad badge's text, when an ad plays.
     pub fn ad_badge(status: &PlayerStatus) -> Option<String> {
         let ad = status.ad.filter(|a| a.in_ad)?;
-        Some(format!("Ad {} of {} · {}", ad.index, ad.count, format::clock(ad.seconds_left.ceil())))
+        Some(format!(
+            "Ad {} of {} · {}",
+            ad.index,
+            ad.count,
+            format::clock(ad.seconds_left.ceil())
+        ))
     }
 
     fn panel(theme: &Theme) -> Rectangle {
@@ -81,31 +89,95 @@ impl Screen for PlayerScreen {
         let theme = ctx.theme;
         let screen = theme.screen();
         // Where the video shows through: black on the UI plane.
-        scene.push(Node::Fill { rect: screen, color: Rgb888::BLACK });
+        scene.push(Node::Fill {
+            rect: screen,
+            color: Rgb888::BLACK,
+        });
         if let Some(error) = &self.error {
             let panel = theme.rect(240, 260, 800, 140);
-            scene.push(Node::Fill { rect: panel, color: theme::ERROR });
-            scene.push(Node::centred(theme, panel, panel.top_left.y + theme.px(28), error.viewer_text(), Font::Heading, theme::TEXT));
-            scene.push(Node::centred(theme, panel, panel.top_left.y + theme.px(90), "Press BACK to return", Font::Body, theme::TEXT));
+            scene.push(Node::Fill {
+                rect: panel,
+                color: theme::ERROR,
+            });
+            scene.push(Node::centred(
+                theme,
+                panel,
+                panel.top_left.y + theme.px(28),
+                error.viewer_text(),
+                Font::Heading,
+                theme::TEXT,
+            ));
+            scene.push(Node::centred(
+                theme,
+                panel,
+                panel.top_left.y + theme.px(90),
+                "Press BACK to return",
+                Font::Body,
+                theme::TEXT,
+            ));
             return;
         }
         let panel = Self::panel(theme);
-        scene.push(Node::Fill { rect: panel, color: theme::SURFACE });
+        scene.push(Node::Fill {
+            rect: panel,
+            color: theme::SURFACE,
+        });
         let x = theme.px(40);
         let width = theme.upx(1200);
-        let title = self.status.as_ref().filter(|s| !s.title.is_empty()).map_or(self.name.as_str(), |s| &s.title);
-        scene.push(Node::text(theme, Point::new(x, panel.top_left.y + theme.px(14)), title, Font::Heading, theme::TEXT, width));
+        let title = self
+            .status
+            .as_ref()
+            .filter(|s| !s.title.is_empty())
+            .map_or(self.name.as_str(), |s| &s.title);
+        scene.push(Node::text(
+            theme,
+            Point::new(x, panel.top_left.y + theme.px(14)),
+            title,
+            Font::Heading,
+            theme::TEXT,
+            width,
+        ));
         let Some(status) = &self.status else {
-            scene.push(Node::text(theme, Point::new(x, panel.top_left.y + theme.px(50)), "Starting...", Font::Body, theme::DIM, width));
+            scene.push(Node::text(
+                theme,
+                Point::new(x, panel.top_left.y + theme.px(50)),
+                "Starting...",
+                Font::Body,
+                theme::DIM,
+                width,
+            ));
             return;
         };
         let duration = status.duration_s.max(0.0);
-        let fraction = if duration > 0.0 { (status.position_s / duration) as f32 } else { 0.0 };
-        let buffered = if duration > 0.0 { ((status.position_s + status.buffer_s) / duration) as f32 } else { 0.0 };
+        let fraction = if duration > 0.0 {
+            (status.position_s / duration) as f32
+        } else {
+            0.0
+        };
+        let buffered = if duration > 0.0 {
+            ((status.position_s + status.buffer_s) / duration) as f32
+        } else {
+            0.0
+        };
         let bar = theme.rect(40, 620, 1200, 8);
-        scene.push(Node::Progress { rect: bar, fraction, buffered: Some(buffered) });
-        let times = format!("{} / {}", format::clock(status.position_s), format::clock(duration));
-        scene.push(Node::text(theme, Point::new(x, theme.px(642)), &times, Font::Body, theme::TEXT, theme.upx(400)));
+        scene.push(Node::Progress {
+            rect: bar,
+            fraction,
+            buffered: Some(buffered),
+        });
+        let times = format!(
+            "{} / {}",
+            format::clock(status.position_s),
+            format::clock(duration)
+        );
+        scene.push(Node::text(
+            theme,
+            Point::new(x, theme.px(642)),
+            &times,
+            Font::Body,
+            theme::TEXT,
+            theme.upx(400),
+        ));
         let state = match status.state {
             PlayState::Playing => "Playing",
             PlayState::Paused => "Paused",
@@ -113,7 +185,14 @@ impl Screen for PlayerScreen {
             PlayState::Stopped => "Stopped",
             PlayState::Error => "Playback failed",
         };
-        scene.push(Node::centred(theme, theme.rect(440, 0, 400, 0), theme.px(642), state, Font::Body, theme::TEXT));
+        scene.push(Node::centred(
+            theme,
+            theme.rect(440, 0, 400, 0),
+            theme.px(642),
+            state,
+            Font::Body,
+            theme::TEXT,
+        ));
         let quality = format!(
             "{} · {} · buffer {:.0} s",
             status.rendition,
@@ -122,12 +201,31 @@ impl Screen for PlayerScreen {
         );
         let qw = crate::widgets::text::width(&quality, Font::Small.mono(theme)).min(theme.upx(420));
         let qx = theme.px(1240) - qw as i32;
-        scene.push(Node::text(theme, Point::new(qx, theme.px(646)), &quality, Font::Small, theme::DIM, theme.upx(420)));
+        scene.push(Node::text(
+            theme,
+            Point::new(qx, theme.px(646)),
+            &quality,
+            Font::Small,
+            theme::DIM,
+            theme.upx(420),
+        ));
         if let Some(badge) = Self::ad_badge(status) {
             let rect = theme.rect(1000, 40, 240, 40);
-            scene.push(Node::Fill { rect, color: theme::BADGE });
-            let y = rect.top_left.y + (rect.size.height as i32 - Font::Body.mono(theme).character_size.height as i32) / 2;
-            scene.push(Node::centred(theme, rect, y, &badge, Font::Body, theme::BACKGROUND));
+            scene.push(Node::Fill {
+                rect,
+                color: theme::BADGE,
+            });
+            let y = rect.top_left.y
+                + (rect.size.height as i32 - Font::Body.mono(theme).character_size.height as i32)
+                    / 2;
+            scene.push(Node::centred(
+                theme,
+                rect,
+                y,
+                &badge,
+                Font::Body,
+                theme::BACKGROUND,
+            ));
         }
     }
 
@@ -139,7 +237,9 @@ impl Screen for PlayerScreen {
         if self.error.is_some() {
             return Intent::Stay;
         }
-        let Some(status) = &self.status else { return Intent::Stay };
+        let Some(status) = &self.status else {
+            return Intent::Stay;
+        };
         let in_ad = status.ad.is_some_and(|a| a.in_ad);
         match key {
             Key::Ok | Key::PlayPause => out.push(match status.state {
@@ -147,7 +247,11 @@ impl Screen for PlayerScreen {
                 _ => Command::Pause,
             }),
             Key::Left | Key::Right if !in_ad => {
-                let step = if key == Key::Left { -SEEK_STEP_S } else { SEEK_STEP_S };
+                let step = if key == Key::Left {
+                    -SEEK_STEP_S
+                } else {
+                    SEEK_STEP_S
+                };
                 let mut to = (status.position_s + step).max(0.0);
                 if status.duration_s > 0.0 {
                     to = to.min(status.duration_s);

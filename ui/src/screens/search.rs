@@ -2,9 +2,9 @@
 //! update as the viewer types (a [`Command::Search`] on every change; results
 //! for an older query are dropped when they arrive late).
 
-use ottbox_protocol::catalog::TitleSummary;
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::Rectangle;
+use ottbox_protocol::catalog::TitleSummary;
 
 use super::home::tile_size;
 use super::{Ctx, Intent, Screen, arrow};
@@ -68,7 +68,11 @@ impl SearchScreen {
         }
         self.results = results;
         if let Focus::Results(i) = self.focus {
-            self.focus = if self.results.is_empty() { Focus::Keys(0) } else { Focus::Results(i.min(self.shown() - 1)) };
+            self.focus = if self.results.is_empty() {
+                Focus::Keys(0)
+            } else {
+                Focus::Results(i.min(self.shown() - 1))
+            };
         }
         true
     }
@@ -100,7 +104,8 @@ impl SearchScreen {
 
     /// Results on screen (the grid holds a few rows; a search is refined, not scrolled).
     fn shown(&self) -> usize {
-        self.results_grid(&Theme::for_size(Size::new(1280, 720))).count
+        self.results_grid(&Theme::for_size(Size::new(1280, 720)))
+            .count
     }
 
     fn query_rect(theme: &Theme) -> Rectangle {
@@ -111,7 +116,9 @@ impl SearchScreen {
         let before = self.query.clone();
         match action {
             KeyAction::Char(c) if self.query.chars().count() < MAX_QUERY => self.query.push(c),
-            KeyAction::Space if !self.query.is_empty() && !self.query.ends_with(' ') => self.query.push(' '),
+            KeyAction::Space if !self.query.is_empty() && !self.query.ends_with(' ') => {
+                self.query.push(' ')
+            }
             KeyAction::Delete => {
                 self.query.pop();
             }
@@ -121,7 +128,9 @@ impl SearchScreen {
             if self.query.trim().is_empty() {
                 self.results.clear();
             } else {
-                out.push(Command::Search { query: self.query.clone() });
+                out.push(Command::Search {
+                    query: self.query.clone(),
+                });
             }
         }
     }
@@ -130,29 +139,72 @@ impl SearchScreen {
 impl Screen for SearchScreen {
     fn scene(&self, ctx: &Ctx<'_>, scene: &mut Scene) {
         let theme = ctx.theme;
-        scene.push(Node::text(theme, theme.rect(40, 56, 0, 0).top_left, "Search", Font::Heading, theme::TEXT, theme.upx(400)));
+        scene.push(Node::text(
+            theme,
+            theme.rect(40, 56, 0, 0).top_left,
+            "Search",
+            Font::Heading,
+            theme::TEXT,
+            theme.upx(400),
+        ));
         let q = Self::query_rect(theme);
-        scene.push(Node::Fill { rect: q, color: theme::SURFACE });
+        scene.push(Node::Fill {
+            rect: q,
+            color: theme::SURFACE,
+        });
         let font = Font::Body.mono(theme);
-        let at = q.top_left + Point::new(theme.px(10), (q.size.height as i32 - font.character_size.height as i32) / 2);
+        let at = q.top_left
+            + Point::new(
+                theme.px(10),
+                (q.size.height as i32 - font.character_size.height as i32) / 2,
+            );
         let shown = format!("{}_", self.query);
         // Keep the end of a long query in view: that is where typing happens.
         let fit = crate::widgets::text::chars_that_fit(font, q.size.width - theme.upx(20));
-        let tail: String = shown.chars().skip(shown.chars().count().saturating_sub(fit)).collect();
-        scene.push(Node::text(theme, at, &tail, Font::Body, theme::TEXT, q.size.width - theme.upx(20)));
+        let tail: String = shown
+            .chars()
+            .skip(shown.chars().count().saturating_sub(fit))
+            .collect();
+        scene.push(Node::text(
+            theme,
+            at,
+            &tail,
+            Font::Body,
+            theme::TEXT,
+            q.size.width - theme.upx(20),
+        ));
         let grid = Self::keyboard_grid(theme);
         for (i, action) in keyboard::keys().into_iter().enumerate() {
             let rect = grid.cell_rect(i);
             let focused = self.focus == Focus::Keys(i);
-            let (bg, fg) = if focused { (theme::FOCUS, theme::BACKGROUND) } else { (theme::SURFACE, theme::TEXT) };
+            let (bg, fg) = if focused {
+                (theme::FOCUS, theme::BACKGROUND)
+            } else {
+                (theme::SURFACE, theme::TEXT)
+            };
             scene.push(Node::Fill { rect, color: bg });
-            let y = rect.top_left.y + (rect.size.height as i32 - font.character_size.height as i32) / 2;
-            scene.push(Node::centred(theme, rect, y, &keyboard::label(action), Font::Body, fg));
+            let y =
+                rect.top_left.y + (rect.size.height as i32 - font.character_size.height as i32) / 2;
+            scene.push(Node::centred(
+                theme,
+                rect,
+                y,
+                &keyboard::label(action),
+                Font::Body,
+                fg,
+            ));
         }
         let results = self.results_grid(theme);
         if self.results.is_empty() && !self.query.trim().is_empty() {
             let at = results.origin;
-            scene.push(Node::text(theme, at, "No results yet", Font::Body, theme::DIM, theme.upx(700)));
+            scene.push(Node::text(
+                theme,
+                at,
+                "No results yet",
+                Font::Body,
+                theme::DIM,
+                theme.upx(700),
+            ));
         }
         for (i, t) in self.results.iter().take(results.count).enumerate() {
             scene.push(Node::Tile {
@@ -172,7 +224,9 @@ impl Screen for SearchScreen {
         match (self.focus, key) {
             (_, Key::Back) => return Intent::Back,
             (_, Key::Char('\u{8}')) => self.edit(KeyAction::Delete, out),
-            (_, Key::Char(c)) if c.is_alphanumeric() => self.edit(KeyAction::Char(c.to_ascii_lowercase()), out),
+            (_, Key::Char(c)) if c.is_alphanumeric() => {
+                self.edit(KeyAction::Char(c.to_ascii_lowercase()), out)
+            }
             (_, Key::Char(' ')) => self.edit(KeyAction::Space, out),
             (_, Key::Digit(d)) => self.edit(KeyAction::Char(char::from(b'0' + d.min(9))), out),
             (Focus::Keys(i), Key::Ok) => {
@@ -181,7 +235,11 @@ impl Screen for SearchScreen {
                 }
             }
             (Focus::Results(i), Key::Ok) => {
-                return self.results.get(i).cloned().map_or(Intent::Stay, Intent::OpenDetails);
+                return self
+                    .results
+                    .get(i)
+                    .cloned()
+                    .map_or(Intent::Stay, Intent::OpenDetails);
             }
             (Focus::Keys(i), key) => match arrow(key).map(|d| keys.step(i, d)) {
                 Some(Move::To(j)) => self.focus = Focus::Keys(j),
@@ -212,6 +270,10 @@ impl Screen for SearchScreen {
 
     fn posters(&self, ctx: &Ctx<'_>) -> Vec<String> {
         let n = self.results_grid(ctx.theme).count;
-        self.results.iter().take(n).map(|t| t.poster.clone()).collect()
+        self.results
+            .iter()
+            .take(n)
+            .map(|t| t.poster.clone())
+            .collect()
     }
 }

@@ -15,7 +15,12 @@ use crate::widgets::grid::Dir;
 /// Resolution caps offered (0: no cap).
 pub const RESOLUTIONS: [u32; 5] = [0, 2160, 1080, 720, 480];
 /// Audio languages offered: ISO 639-1 code and name.
-pub const LANGUAGES: [(&str, &str); 4] = [("en", "English"), ("fr", "French"), ("de", "German"), ("es", "Spanish")];
+pub const LANGUAGES: [(&str, &str); 4] = [
+    ("en", "English"),
+    ("fr", "French"),
+    ("de", "German"),
+    ("es", "Spanish"),
+];
 /// Lines on the screen.
 const LINES: usize = 4;
 
@@ -47,19 +52,31 @@ impl SettingsScreen {
     }
 
     fn change(&mut self, forward: bool, out: &mut Vec<Command>) {
-        let step = |i: usize, n: usize| if forward { (i + 1) % n } else { (i + n - 1) % n };
+        let step = |i: usize, n: usize| {
+            if forward {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            }
+        };
         match self.focus {
             0 => {
                 self.resolution = step(self.resolution, RESOLUTIONS.len());
-                out.push(Command::SetMaxResolution { height: RESOLUTIONS[self.resolution] });
+                out.push(Command::SetMaxResolution {
+                    height: RESOLUTIONS[self.resolution],
+                });
             }
             1 => {
                 self.subtitles = !self.subtitles;
-                out.push(Command::SetSubtitles { enabled: self.subtitles });
+                out.push(Command::SetSubtitles {
+                    enabled: self.subtitles,
+                });
             }
             2 => {
                 self.language = step(self.language, LANGUAGES.len());
-                out.push(Command::SetAudioLanguage { language: LANGUAGES[self.language].0.into() });
+                out.push(Command::SetAudioLanguage {
+                    language: LANGUAGES[self.language].0.into(),
+                });
             }
             _ => {}
         }
@@ -69,19 +86,51 @@ impl SettingsScreen {
 impl Screen for SettingsScreen {
     fn scene(&self, ctx: &Ctx<'_>, scene: &mut Scene) {
         let theme = ctx.theme;
-        scene.push(Node::text(theme, theme.rect(40, 40, 0, 0).top_left, "Settings", Font::Heading, theme::TEXT, theme.upx(400)));
-        let labels = ["Maximum resolution", "Subtitles", "Audio language", "Log out"];
+        scene.push(Node::text(
+            theme,
+            theme.rect(40, 40, 0, 0).top_left,
+            "Settings",
+            Font::Heading,
+            theme::TEXT,
+            theme.upx(400),
+        ));
+        let labels = [
+            "Maximum resolution",
+            "Subtitles",
+            "Audio language",
+            "Log out",
+        ];
         for (i, label) in labels.iter().enumerate() {
             let rect = theme.rect(40, 110 + 64 * i as i32, 800, 52);
             let focused = self.focus == i;
-            let (bg, fg) = if focused { (theme::FOCUS, theme::BACKGROUND) } else { (theme::SURFACE, theme::TEXT) };
+            let (bg, fg) = if focused {
+                (theme::FOCUS, theme::BACKGROUND)
+            } else {
+                (theme::SURFACE, theme::TEXT)
+            };
             scene.push(Node::Fill { rect, color: bg });
-            let y = rect.top_left.y + (rect.size.height as i32 - Font::Body.mono(theme).character_size.height as i32) / 2;
-            scene.push(Node::text(theme, Point::new(rect.top_left.x + theme.px(16), y), label, Font::Body, fg, theme.upx(360)));
+            let y = rect.top_left.y
+                + (rect.size.height as i32 - Font::Body.mono(theme).character_size.height as i32)
+                    / 2;
+            scene.push(Node::text(
+                theme,
+                Point::new(rect.top_left.x + theme.px(16), y),
+                label,
+                Font::Body,
+                fg,
+                theme.upx(360),
+            ));
             let value = self.value(i);
             if !value.is_empty() {
                 let shown = format!("< {value} >");
-                scene.push(Node::text(theme, Point::new(rect.top_left.x + theme.px(420), y), &shown, Font::Body, fg, theme.upx(360)));
+                scene.push(Node::text(
+                    theme,
+                    Point::new(rect.top_left.x + theme.px(420), y),
+                    &shown,
+                    Font::Body,
+                    fg,
+                    theme.upx(360),
+                ));
             }
         }
     }

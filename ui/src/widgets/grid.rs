@@ -117,7 +117,13 @@ mod tests {
     #[test]
     fn cells_are_laid_out_with_gaps() {
         let g = grid();
-        assert_eq!(g.cell_rect(4), Rectangle::new(Point::new(45, 45), Size::new(30, 20)));
-        assert_eq!(g.bounds(), Rectangle::new(Point::new(10, 20), Size::new(100, 70)));
+        assert_eq!(
+            g.cell_rect(4),
+            Rectangle::new(Point::new(45, 45), Size::new(30, 20))
+        );
+        assert_eq!(
+            g.bounds(),
+            Rectangle::new(Point::new(10, 20), Size::new(100, 70))
+        );
     }
 }

@@ -53,7 +53,12 @@ impl Image {
             return Err(ImageError::BadSize { width, height });
         }
         let mut reader = decoder.read_info()?;
-        let mut buf = vec![0; reader.output_buffer_size().ok_or(ImageError::BadSize { width, height })?];
+        let mut buf = vec![
+            0;
+            reader
+                .output_buffer_size()
+                .ok_or(ImageError::BadSize { width, height })?
+        ];
         let info = reader.next_frame(&mut buf)?;
         let channels = info.color_type.samples();
         let pixels = buf[..info.buffer_size()]
@@ -112,14 +117,20 @@ impl Image {
 
     /// Draws the image into `rect`, resampling on the fly if the sizes differ
     /// (the cache's pre-scaled copy makes that the rare case).
-    pub fn draw_into<D: DrawTarget<Color = Rgb888>>(&self, target: &mut D, rect: Rectangle) -> Result<(), D::Error> {
+    pub fn draw_into<D: DrawTarget<Color = Rgb888>>(
+        &self,
+        target: &mut D,
+        rect: Rectangle,
+    ) -> Result<(), D::Error> {
         if rect.size == self.size {
             return target.fill_contiguous(&rect, self.pixels.iter().copied());
         }
         let (w, h) = (rect.size.width.max(1), rect.size.height.max(1));
         let colors = (0..h).flat_map(move |y| {
             let sy = y * self.size.height / h;
-            (0..w).map(move |x| self.pixels[(sy * self.size.width + x * self.size.width / w) as usize])
+            (0..w).map(move |x| {
+                self.pixels[(sy * self.size.width + x * self.size.width / w) as usize]
+            })
         });
         target.fill_contiguous(&rect, colors)
     }
@@ -149,7 +160,11 @@ impl ImageCache {
     pub fn insert_png(&mut self, path: &str, bytes: &[u8]) -> Result<(), ImageError> {
         let image = Image::decode_png(bytes)?;
         let tile = image.scaled(self.tile_size);
-        if self.entries.insert(path.to_string(), (image, tile)).is_none() {
+        if self
+            .entries
+            .insert(path.to_string(), (image, tile))
+            .is_none()
+        {
             self.order.push_back(path.to_string());
         }
         while self.order.len() > self.capacity {
@@ -210,7 +225,8 @@ mod tests {
 
     #[test]
     fn a_png_decodes_to_its_pixels() {
-        let image = Image::decode_png(&poster(4, 6, [200, 10, 10], [10, 10, 200])).expect("decodes");
+        let image =
+            Image::decode_png(&poster(4, 6, [200, 10, 10], [10, 10, 200])).expect("decodes");
         assert_eq!(image.size(), Size::new(4, 6));
         assert_eq!(image.pixel(0, 0), Some(Rgb888::new(200, 10, 10)));
         assert_eq!(image.pixel(3, 5), Some(Rgb888::new(10, 10, 200)));
@@ -219,7 +235,10 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_not_a_panic() {
-        assert!(matches!(Image::decode_png(b"not a png"), Err(ImageError::BadPng(_))));
+        assert!(matches!(
+            Image::decode_png(b"not a png"),
+            Err(ImageError::BadPng(_))
+        ));
         let mut cache = ImageCache::new(Size::new(2, 3), 4);
         assert!(cache.insert_png("/p", b"\x89PNG\r\n\x1a\n broken").is_err());
         assert!(cache.is_empty());
@@ -229,22 +248,37 @@ mod tests {
     fn the_cache_keeps_a_tile_sized_copy_and_forgets_the_oldest() {
         let mut cache = ImageCache::new(Size::new(2, 3), 2);
         for path in ["/a", "/b", "/c"] {
-            cache.insert_png(path, &poster(4, 6, [1, 2, 3], [4, 5, 6])).expect("inserts");
+            cache
+                .insert_png(path, &poster(4, 6, [1, 2, 3], [4, 5, 6]))
+                .expect("inserts");
         }
         assert_eq!(cache.len(), 2);
         assert!(!cache.contains("/a"), "oldest forgotten");
-        assert_eq!(cache.get("/c", Size::new(2, 3)).map(Image::size), Some(Size::new(2, 3)));
-        assert_eq!(cache.get("/c", Size::new(9, 9)).map(Image::size), Some(Size::new(4, 6)));
+        assert_eq!(
+            cache.get("/c", Size::new(2, 3)).map(Image::size),
+            Some(Size::new(2, 3))
+        );
+        assert_eq!(
+            cache.get("/c", Size::new(9, 9)).map(Image::size),
+            Some(Size::new(4, 6))
+        );
     }
 
     #[test]
     fn drawing_scales_into_the_rectangle() {
-        let image = Image::decode_png(&poster(4, 6, [200, 10, 10], [10, 10, 200])).expect("decodes");
+        let image =
+            Image::decode_png(&poster(4, 6, [200, 10, 10], [10, 10, 200])).expect("decodes");
         let mut display: MockDisplay<Rgb888> = MockDisplay::new();
         let rect = Rectangle::new(Point::new(1, 1), Size::new(2, 4));
         image.draw_into(&mut display, rect).expect("draws");
         assert_eq!(display.affected_area(), rect);
-        assert_eq!(display.get_pixel(Point::new(1, 1)), Some(Rgb888::new(200, 10, 10)));
-        assert_eq!(display.get_pixel(Point::new(2, 4)), Some(Rgb888::new(10, 10, 200)));
+        assert_eq!(
+            display.get_pixel(Point::new(1, 1)),
+            Some(Rgb888::new(200, 10, 10))
+        );
+        assert_eq!(
+            display.get_pixel(Point::new(2, 4)),
+            Some(Rgb888::new(10, 10, 200))
+        );
     }
 }

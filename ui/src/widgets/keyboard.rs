@@ -56,7 +56,11 @@ pub fn draw_key<D: DrawTarget<Color = Rgb888>>(
     let Some(action) = keys().get(index).copied() else {
         return Ok(rect);
     };
-    let (bg, fg) = if focused { (theme::FOCUS, theme::BACKGROUND) } else { (theme::SURFACE, theme::TEXT) };
+    let (bg, fg) = if focused {
+        (theme::FOCUS, theme::BACKGROUND)
+    } else {
+        (theme::SURFACE, theme::TEXT)
+    };
     target.fill_solid(&rect, bg)?;
     let font = theme.body_font();
     let label = label(action);

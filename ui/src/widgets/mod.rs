@@ -20,7 +20,11 @@ use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::{PrimitiveStyleBuilder, Rectangle, StrokeAlignment};
 
 /// Fills `rect` with `color`.
-pub fn fill<D: DrawTarget<Color = Rgb888>>(target: &mut D, rect: Rectangle, color: Rgb888) -> Result<(), D::Error> {
+pub fn fill<D: DrawTarget<Color = Rgb888>>(
+    target: &mut D,
+    rect: Rectangle,
+    color: Rgb888,
+) -> Result<(), D::Error> {
     target.fill_solid(&rect, color)
 }
 

@@ -20,7 +20,11 @@ pub struct ProgressBar {
 impl ProgressBar {
     /// Width of the filled part for `fraction`.
     fn span(&self, fraction: f32) -> u32 {
-        let f = if fraction.is_nan() { 0.0 } else { fraction.clamp(0.0, 1.0) };
+        let f = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
         (self.rect.size.width as f32 * f).round() as u32
     }
 

@@ -30,7 +30,11 @@ impl Qr {
         let code = QrCode::new(text.as_bytes())?;
         Ok(Self {
             width: code.width() as u32,
-            dark: code.to_colors().into_iter().map(|c| c == Color::Dark).collect(),
+            dark: code
+                .to_colors()
+                .into_iter()
+                .map(|c| c == Color::Dark)
+                .collect(),
         })
     }
 
@@ -52,19 +56,30 @@ impl Qr {
         let side = module * total;
         let x = area.top_left.x + (area.size.width as i32 - side as i32) / 2;
         let y = area.top_left.y + (area.size.height as i32 - side as i32) / 2;
-        (Rectangle::new(Point::new(x, y), Size::new(side, side)), module)
+        (
+            Rectangle::new(Point::new(x, y), Size::new(side, side)),
+            module,
+        )
     }
 
     /// Draws the code, centred in `area`.
-    pub fn draw<D: DrawTarget<Color = Rgb888>>(&self, target: &mut D, area: Rectangle) -> Result<(), D::Error> {
+    pub fn draw<D: DrawTarget<Color = Rgb888>>(
+        &self,
+        target: &mut D,
+        area: Rectangle,
+    ) -> Result<(), D::Error> {
         let (square, module) = self.fit(area);
         target.fill_solid(&square, Rgb888::WHITE)?;
-        let origin = square.top_left + Point::new((QUIET_ZONE * module) as i32, (QUIET_ZONE * module) as i32);
+        let origin = square.top_left
+            + Point::new((QUIET_ZONE * module) as i32, (QUIET_ZONE * module) as i32);
         for y in 0..self.width {
             for x in 0..self.width {
                 if self.is_dark(x, y) {
                     let at = origin + Point::new((x * module) as i32, (y * module) as i32);
-                    target.fill_solid(&Rectangle::new(at, Size::new(module, module)), Rgb888::BLACK)?;
+                    target.fill_solid(
+                        &Rectangle::new(at, Size::new(module, module)),
+                        Rgb888::BLACK,
+                    )?;
                 }
             }
         }
@@ -85,14 +100,32 @@ mod tests {
         qr.draw(&mut fb, area).expect("draws");
         let (square, module) = qr.fit(area);
         assert!(module >= 2, "modules big enough to scan from afar");
-        let origin = square.top_left + Point::new((QUIET_ZONE * module) as i32, (QUIET_ZONE * module) as i32);
-        for (x, y) in [(0, 0), (7, 7), (8, 3), (qr.modules() - 1, qr.modules() - 1), (10, 12)] {
-            let at = origin + Point::new((x * module + module / 2) as i32, (y * module + module / 2) as i32);
-            let expected = if qr.is_dark(x, y) { Rgb888::BLACK } else { Rgb888::WHITE };
+        let origin = square.top_left
+            + Point::new((QUIET_ZONE * module) as i32, (QUIET_ZONE * module) as i32);
+        for (x, y) in [
+            (0, 0),
+            (7, 7),
+            (8, 3),
+            (qr.modules() - 1, qr.modules() - 1),
+            (10, 12),
+        ] {
+            let at = origin
+                + Point::new(
+                    (x * module + module / 2) as i32,
+                    (y * module + module / 2) as i32,
+                );
+            let expected = if qr.is_dark(x, y) {
+                Rgb888::BLACK
+            } else {
+                Rgb888::WHITE
+            };
             assert_eq!(fb.pixel(at), Some(expected), "module ({x}, {y})");
         }
         // Finder pattern: the top-left corner module is dark, the quiet zone white.
         assert!(qr.is_dark(0, 0));
-        assert_eq!(fb.pixel(square.top_left + Point::new(1, 1)), Some(Rgb888::WHITE));
+        assert_eq!(
+            fb.pixel(square.top_left + Point::new(1, 1)),
+            Some(Rgb888::WHITE)
+        );
     }
 }

@@ -42,7 +42,9 @@ impl RowLayout {
     /// The rectangle of tile `index` when the row is scrolled by `scroll`
     /// tiles, or `None` when that tile is off screen.
     pub fn tile_rect(&self, index: usize, scroll: usize) -> Option<Rectangle> {
-        let slot = index.checked_sub(scroll).filter(|slot| *slot < self.visible)?;
+        let slot = index
+            .checked_sub(scroll)
+            .filter(|slot| *slot < self.visible)?;
         let x = self.origin.x + slot as i32 * self.pitch();
         Some(Rectangle::new(Point::new(x, self.origin.y), self.tile))
     }
@@ -62,7 +64,8 @@ impl RowLayout {
     /// The visible tile (of `len`) whose centre is nearest to `x`, at `scroll`.
     pub fn nearest(&self, x: i32, scroll: usize, len: usize) -> Option<usize> {
         (scroll..len.min(scroll + self.visible)).min_by_key(|i| {
-            let centre = self.origin.x + (i - scroll) as i32 * self.pitch() + self.tile.width as i32 / 2;
+            let centre =
+                self.origin.x + (i - scroll) as i32 * self.pitch() + self.tile.width as i32 / 2;
             (centre - x).abs()
         })
     }
@@ -80,7 +83,10 @@ mod tests {
     fn as_many_tiles_as_fit_are_visible() {
         let l = layout();
         assert_eq!(l.visible, 10);
-        assert_eq!(l.tile_rect(0, 0), Some(Rectangle::new(Point::new(40, 300), Size::new(100, 170))));
+        assert_eq!(
+            l.tile_rect(0, 0),
+            Some(Rectangle::new(Point::new(40, 300), Size::new(100, 170)))
+        );
         assert_eq!(l.tile_rect(3, 2).map(|r| r.top_left.x), Some(40 + 116));
         assert_eq!(l.tile_rect(1, 2), None, "scrolled out to the left");
         assert_eq!(l.tile_rect(12, 2), None, "beyond the right edge");

@@ -74,7 +74,8 @@ pub fn wrap(text: &str, max_chars: usize, max_lines: usize) -> Vec<String> {
             word = word.chars().skip(max_chars).collect();
             lines.push(head);
         }
-        let needed = current.chars().count() + usize::from(!current.is_empty()) + word.chars().count();
+        let needed =
+            current.chars().count() + usize::from(!current.is_empty()) + word.chars().count();
         if needed > max_chars && !current.is_empty() {
             lines.push(std::mem::take(&mut current));
         }
@@ -110,7 +111,10 @@ pub fn draw_line<D: DrawTarget<Color = Rgb888>>(
     Text::with_baseline(&line, top_left, style, Baseline::Top).draw(target)?;
     Ok(Rectangle::new(
         top_left,
-        Size::new(advance(font) * line.chars().count() as u32, font.character_size.height),
+        Size::new(
+            advance(font) * line.chars().count() as u32,
+            font.character_size.height,
+        ),
     ))
 }
 

@@ -36,11 +36,18 @@ impl Tile<'_> {
     /// The poster's part of a tile rectangle (the rest is the caption).
     pub fn poster_rect(theme: &Theme, rect: Rectangle) -> Rectangle {
         let caption = caption_height(theme);
-        Rectangle::new(rect.top_left, Size::new(rect.size.width, rect.size.height.saturating_sub(caption)))
+        Rectangle::new(
+            rect.top_left,
+            Size::new(rect.size.width, rect.size.height.saturating_sub(caption)),
+        )
     }
 
     /// Draws the tile inside its rectangle.
-    pub fn draw<D: DrawTarget<Color = Rgb888>>(&self, target: &mut D, theme: &Theme) -> Result<(), D::Error> {
+    pub fn draw<D: DrawTarget<Color = Rgb888>>(
+        &self,
+        target: &mut D,
+        theme: &Theme,
+    ) -> Result<(), D::Error> {
         target.fill_solid(&self.rect, theme::BACKGROUND)?;
         let poster = Self::poster_rect(theme, self.rect);
         match self.poster {
@@ -53,9 +60,13 @@ impl Tile<'_> {
                 let inner = poster.size.width.saturating_sub(2 * pad as u32);
                 let line_h = font.character_size.height as i32;
                 let max_lines = ((poster.size.height as i32 - 2 * pad) / line_h).max(1) as usize;
-                for (i, line) in text::wrap(self.name, text::chars_that_fit(font, inner), max_lines.min(4))
-                    .iter()
-                    .enumerate()
+                for (i, line) in text::wrap(
+                    self.name,
+                    text::chars_that_fit(font, inner),
+                    max_lines.min(4),
+                )
+                .iter()
+                .enumerate()
                 {
                     let at = poster.top_left + Point::new(pad, pad + i as i32 * line_h);
                     text::draw_line(target, line, at, font, theme::DIM, inner)?;
@@ -79,8 +90,15 @@ impl Tile<'_> {
             super::border(target, poster, theme::FOCUS, theme.upx(4).max(2))?;
         }
         let font = theme.small_font();
-        let color = if self.focused { theme::TEXT } else { theme::DIM };
-        let at = Point::new(self.rect.top_left.x, poster.top_left.y + poster.size.height as i32 + theme.px(4));
+        let color = if self.focused {
+            theme::TEXT
+        } else {
+            theme::DIM
+        };
+        let at = Point::new(
+            self.rect.top_left.x,
+            poster.top_left.y + poster.size.height as i32 + theme.px(4),
+        );
         text::draw_line(target, self.name, at, font, color, self.rect.size.width)?;
         Ok(())
     }
@@ -113,13 +131,20 @@ mod tests {
             focused: true,
         };
         tile.draw(&mut display, &theme).expect("draws");
-        assert_eq!(display.affected_area(), rect(), "drawn exactly inside the tile");
+        assert_eq!(
+            display.affected_area(),
+            rect(),
+            "drawn exactly inside the tile"
+        );
         assert_eq!(display.get_pixel(Point::new(2, 2)), Some(theme::FOCUS));
         assert_eq!(display.get_pixel(Point::new(51, 20)), Some(theme::FOCUS));
         let poster = Tile::poster_rect(&theme, rect());
         // The progress bar is under the ring at the bottom; its middle shows red.
         let bar_y = poster.top_left.y + poster.size.height as i32 - 5;
-        assert_eq!(display.get_pixel(Point::new(15, bar_y)), Some(theme::PROGRESS));
+        assert_eq!(
+            display.get_pixel(Point::new(15, bar_y)),
+            Some(theme::PROGRESS)
+        );
     }
 
     #[test]
@@ -127,7 +152,10 @@ mod tests {
         let theme = Theme::for_size(Size::new(1280, 720));
         let mut display: MockDisplay<Rgb888> = MockDisplay::new();
         display.set_allow_overdraw(true);
-        let poster = Image::solid(Size::new(50, 60 - caption_height(&theme)), Rgb888::new(0, 0, 200));
+        let poster = Image::solid(
+            Size::new(50, 60 - caption_height(&theme)),
+            Rgb888::new(0, 0, 200),
+        );
         Tile {
             rect: rect(),
             name: "Up",
@@ -137,7 +165,10 @@ mod tests {
         }
         .draw(&mut display, &theme)
         .expect("draws");
-        assert_eq!(display.get_pixel(Point::new(2, 2)), Some(Rgb888::new(0, 0, 200)));
+        assert_eq!(
+            display.get_pixel(Point::new(2, 2)),
+            Some(Rgb888::new(0, 0, 200))
+        );
         for y in 2..62 {
             for x in 2..52 {
                 assert_ne!(display.get_pixel(Point::new(x, y)), Some(theme::FOCUS));
