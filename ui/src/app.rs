@@ -300,11 +300,11 @@ impl App {
                         }
                     }
                 }
-                self.home.set_home(home, offline, self.now);
+                self.home.set_home(&self.theme, home, offline, self.now);
             }
             Update::SearchResults { query, results } => {
                 if let Current::Search(s) = &mut self.current {
-                    s.set_results(&query, results.results);
+                    s.set_results(&self.theme, &query, results.results);
                 }
             }
             Update::Details { details, similar } => {

@@ -114,7 +114,7 @@ pub fn row_layout(theme: &Theme, y: i32) -> RowLayout {
 impl HomeScreen {
     /// Takes new rows (empty rows are not shown). Focus stays where it was
     /// when that tile still exists.
-    pub fn set_home(&mut self, home: Home, offline: bool, now: Duration) {
+    pub fn set_home(&mut self, theme: &Theme, home: Home, offline: bool, now: Duration) {
         let first_load = !self.loaded;
         self.rows = home
             .rows
@@ -135,7 +135,7 @@ impl HomeScreen {
             self.last_tile = (row, col);
         }
         self.first_row = self.first_row.min(self.rows.len().saturating_sub(1));
-        self.fix_scroll();
+        self.fix_scroll(theme);
         if first_load {
             // Show the first title at once rather than after the settle delay.
             self.focus_since = now;
@@ -220,10 +220,10 @@ impl HomeScreen {
         Self::slot_layout(theme, slot).tile_rect(col, *self.scroll.get(row)?)
     }
 
-    fn fix_scroll(&mut self) {
+    fn fix_scroll(&mut self, theme: &Theme) {
         if let Focus::Tile { row, col } = self.focus {
-            // Any layout has the same number of visible tiles; use slot 0's.
-            let layout = Self::slot_layout(&Theme::for_size(Size::new(1280, 720)), 0);
+            // Every slot fits the same number of tiles; use slot 0's.
+            let layout = Self::slot_layout(theme, 0);
             if let Some(s) = self.scroll.get_mut(row) {
                 *s = layout.scroll_for(col, *s);
             }
@@ -539,7 +539,7 @@ impl Screen for HomeScreen {
             if let Focus::Tile { row, col } = self.focus {
                 self.last_tile = (row, col);
             }
-            self.fix_scroll();
+            self.fix_scroll(ctx.theme);
             self.focus_since = ctx.now;
             self.stop_preview(out);
         }

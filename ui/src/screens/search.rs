@@ -62,7 +62,7 @@ impl SearchScreen {
     }
 
     /// Takes results; true if they answer the current query.
-    pub fn set_results(&mut self, query: &str, results: Vec<TitleSummary>) -> bool {
+    pub fn set_results(&mut self, theme: &Theme, query: &str, results: Vec<TitleSummary>) -> bool {
         if query != self.query {
             return false;
         }
@@ -71,7 +71,8 @@ impl SearchScreen {
             self.focus = if self.results.is_empty() {
                 Focus::Keys(0)
             } else {
-                Focus::Results(i.min(self.shown() - 1))
+                // The grid holds a few rows: a search is refined, not scrolled.
+                Focus::Results(i.min(self.results_grid(theme).count.saturating_sub(1)))
             };
         }
         true
@@ -100,12 +101,6 @@ impl SearchScreen {
             cell: t,
             gap,
         }
-    }
-
-    /// Results on screen (the grid holds a few rows; a search is refined, not scrolled).
-    fn shown(&self) -> usize {
-        self.results_grid(&Theme::for_size(Size::new(1280, 720)))
-            .count
     }
 
     fn query_rect(theme: &Theme) -> Rectangle {
