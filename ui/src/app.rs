@@ -208,6 +208,13 @@ impl App {
         self.bad_posters
     }
 
+    /// Marks the whole screen stale: the next [`App::draw`] repaints all of
+    /// it. For when the screen's contents are unknown (a console switch, a
+    /// window exposed, a new display backend).
+    pub fn invalidate(&mut self) {
+        self.damage.add(self.theme.screen());
+    }
+
     /// Commands for the daemon since the last call.
     pub fn take_commands(&mut self) -> Vec<Command> {
         std::mem::take(&mut self.commands)

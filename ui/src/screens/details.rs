@@ -74,6 +74,14 @@ impl DetailsScreen {
         self.summary = details.summary.clone();
         self.details = Some(details);
         self.similar = similar;
+        // The similar row may have shrunk under the focus.
+        if let Focus::Similar(i) = self.focus {
+            self.focus = match self.similar.len() {
+                0 => Focus::Button(0),
+                n => Focus::Similar(i.min(n - 1)),
+            };
+            self.scroll = self.scroll.min(self.similar.len().saturating_sub(1));
+        }
         true
     }
 

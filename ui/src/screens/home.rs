@@ -124,13 +124,15 @@ impl HomeScreen {
         self.offline = offline;
         self.loaded = true;
         self.scroll.resize(self.rows.len(), 0);
+        // Keep focus (and the tile the header returns to) on a tile that exists.
+        let clamp = |rows: &[Row], (row, col): (usize, usize)| {
+            let row = row.min(rows.len().saturating_sub(1));
+            let col = col.min(rows.get(row).map_or(0, |r| r.items.len().saturating_sub(1)));
+            (row, col)
+        };
+        self.last_tile = clamp(&self.rows, self.last_tile);
         if let Focus::Tile { row, col } = self.focus {
-            let row = row.min(self.rows.len().saturating_sub(1));
-            let col = col.min(
-                self.rows
-                    .get(row)
-                    .map_or(0, |r| r.items.len().saturating_sub(1)),
-            );
+            let (row, col) = clamp(&self.rows, (row, col));
             self.focus = Focus::Tile { row, col };
             self.last_tile = (row, col);
         }
@@ -533,6 +535,12 @@ impl Screen for HomeScreen {
                 }
                 _ => Intent::Stay,
             },
+            // No rows (still loading, or nothing saved offline): the header
+            // stays reachable, so search and settings still work.
+            (Focus::Tile { .. }, Key::Up) => {
+                self.focus = Focus::Nav(0);
+                Intent::Stay
+            }
             (Focus::Tile { .. }, _) => Intent::Stay,
         };
         if self.focus != before {
