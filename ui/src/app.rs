@@ -309,6 +309,18 @@ impl App {
                 }
                 self.home.set_home(&self.theme, home, offline, self.now);
             }
+            Update::RowPage {
+                row_id,
+                items,
+                next_offset,
+            } => {
+                for item in &items {
+                    if let Some(s) = item.resume_s {
+                        self.resume.insert(item.title.id.clone(), s);
+                    }
+                }
+                self.home.append_page(&row_id, items, next_offset);
+            }
             Update::SearchResults { query, results } => {
                 if let Current::Search(s) = &mut self.current {
                     s.set_results(&self.theme, &query, results.results);

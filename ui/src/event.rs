@@ -9,7 +9,7 @@
 //! Both enums are serde types, so the headless binary can replay updates from
 //! a JSON file and print the commands it emits as JSON lines.
 
-use ottbox_protocol::catalog::{Home, TitleDetails, TitleList};
+use ottbox_protocol::catalog::{Home, RowItem, TitleDetails, TitleList};
 use serde::{Deserialize, Serialize};
 
 /// Where the viewer is in device login (RFC 8628).
@@ -146,6 +146,15 @@ pub enum Update {
         /// What, for the viewer.
         error: ErrorReport,
     },
+    /// The next page of a home row, for a [`Command::LoadRowPage`].
+    RowPage {
+        /// The row, e.g. `recommended`.
+        row_id: String,
+        /// Tiles to append.
+        items: Vec<RowItem>,
+        /// Offset of the page after this one, if there is more.
+        next_offset: Option<u32>,
+    },
     /// A poster fetched for a [`Command::FetchPoster`].
     Poster {
         /// The path that was asked for.
@@ -234,6 +243,13 @@ pub enum Command {
     SetAudioLanguage {
         /// E.g. `en`.
         language: String,
+    },
+    /// Load the next page of a home row (answered with [`Update::RowPage`]).
+    LoadRowPage {
+        /// The row.
+        row_id: String,
+        /// Where the page starts (the row's `next_offset`).
+        offset: u32,
     },
     /// Fetch a poster PNG (answered with [`Update::Poster`]).
     FetchPoster {

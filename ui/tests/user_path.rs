@@ -626,3 +626,56 @@ fn the_layout_scales_to_1080p_and_captions_stay_inside_their_tiles() {
         "the focused caption reaches the tile's edge"
     );
 }
+
+#[test]
+fn a_row_with_more_loads_its_next_page_before_the_viewer_reaches_the_end() {
+    let mut app = App::new(HD);
+    app.update(fixtures::logged_in());
+    let mut home = fixtures::home();
+    home.rows[0].next_offset = Some(12);
+    app.update(Update::Home {
+        home,
+        offline: false,
+    });
+    app.take_commands();
+    press(&mut app, &[Key::Right; 7]);
+    assert!(
+        !app.take_commands()
+            .iter()
+            .any(|c| matches!(c, Command::LoadRowPage { .. }))
+    );
+    app.key(Key::Right);
+    let pages: Vec<Command> = app
+        .take_commands()
+        .into_iter()
+        .filter(|c| matches!(c, Command::LoadRowPage { .. }))
+        .collect();
+    assert_eq!(
+        pages,
+        vec![Command::LoadRowPage {
+            row_id: "recommended".into(),
+            offset: 12
+        }]
+    );
+    app.key(Key::Right);
+    assert!(
+        !app.take_commands()
+            .iter()
+            .any(|c| matches!(c, Command::LoadRowPage { .. })),
+        "asked once"
+    );
+    let page = fixtures::row("recommended", "", 13..21, false);
+    app.update(Update::RowPage {
+        row_id: "recommended".into(),
+        items: page.items,
+        next_offset: None,
+    });
+    press(&mut app, &[Key::Right; 12]);
+    assert_eq!(
+        app.home().focus(),
+        Focus::Tile { row: 0, col: 19 },
+        "the new tiles are reachable"
+    );
+    let theme = *app.theme();
+    assert!(app.home().tile_rect(&theme, 0, 19).is_some());
+}

@@ -19,6 +19,7 @@
 //! step, not the hero too), and after [`PREVIEW_AFTER`] on one tile the
 //! daemon is asked to play a muted preview in the hero's video window.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use embedded_graphics::pixelcolor::Rgb888;
@@ -42,6 +43,10 @@ pub const PREVIEW_AFTER: Duration = Duration::from_millis(1500);
 pub const NAV: [&str; 2] = ["Search", "Settings"];
 /// The offline badge.
 pub const OFFLINE_TEXT: &str = "Offline — showing saved rows";
+
+/// Focus this close to the end of a row that has more asks for the next page,
+/// so the tiles are there before the viewer reaches the end.
+pub const PAGE_AHEAD: usize = 4;
 
 /// Rows on screen at once.
 const VISIBLE_ROWS: usize = 2;
@@ -77,6 +82,7 @@ pub struct HomeScreen {
     focus_since: Duration,
     hero: Option<(usize, usize)>,
     previewing: Option<String>,
+    pages_requested: HashSet<(String, u32)>,
 }
 
 impl Default for HomeScreen {
@@ -92,6 +98,7 @@ impl Default for HomeScreen {
             focus_since: Duration::ZERO,
             hero: None,
             previewing: None,
+            pages_requested: HashSet::new(),
         }
     }
 }
@@ -123,6 +130,7 @@ impl HomeScreen {
             .collect();
         self.offline = offline;
         self.loaded = true;
+        self.pages_requested.clear();
         self.scroll.resize(self.rows.len(), 0);
         // Keep focus (and the tile the header returns to) on a tile that exists.
         let clamp = |rows: &[Row], (row, col): (usize, usize)| {
@@ -246,6 +254,38 @@ impl HomeScreen {
         let len = self.rows[to].items.len();
         let col = layout.nearest(x, self.scroll[to], len).unwrap_or(0);
         self.focus = Focus::Tile { row: to, col };
+    }
+
+    /// Appends a page of tiles to row `row_id`; false if no such row.
+    pub fn append_page(
+        &mut self,
+        row_id: &str,
+        items: Vec<RowItem>,
+        next_offset: Option<u32>,
+    ) -> bool {
+        let Some(row) = self.rows.iter_mut().find(|r| r.id == row_id) else {
+            return false;
+        };
+        row.items.extend(items);
+        row.next_offset = next_offset;
+        true
+    }
+
+    /// Asks for the focused row's next page when focus nears its end.
+    fn page_ahead(&mut self, out: &mut Vec<Command>) {
+        let Some((row, col)) = self.tile_focus() else {
+            return;
+        };
+        let row = &self.rows[row];
+        if let Some(offset) = row.next_offset
+            && col + PAGE_AHEAD >= row.items.len()
+            && self.pages_requested.insert((row.id.clone(), offset))
+        {
+            out.push(Command::LoadRowPage {
+                row_id: row.id.clone(),
+                offset,
+            });
+        }
     }
 
     /// Advances timers: the hero follows rested focus; previews start.
@@ -550,6 +590,7 @@ impl Screen for HomeScreen {
             self.fix_scroll(ctx.theme);
             self.focus_since = ctx.now;
             self.stop_preview(out);
+            self.page_ahead(out);
         }
         intent
     }
