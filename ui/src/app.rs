@@ -250,6 +250,7 @@ impl App {
     pub fn next_deadline(&self) -> Option<Duration> {
         match self.current {
             Current::Home if self.connected => self.home.next_deadline(),
+            Current::Player(ref p) if self.connected => p.next_deadline(self.now),
             _ => None,
         }
     }
@@ -429,6 +430,7 @@ impl App {
                 self.open(Current::Player(Box::new(PlayerScreen::new(
                     title_id.clone(),
                     name,
+                    self.now,
                 ))));
                 self.commands.push(Command::Play { title_id, from_s });
             }

@@ -679,3 +679,50 @@ fn a_row_with_more_loads_its_next_page_before_the_viewer_reaches_the_end() {
     let theme = *app.theme();
     assert!(app.home().tile_rect(&theme, 0, 19).is_some());
 }
+
+#[test]
+fn the_osd_hides_while_playing_and_any_key_brings_it_back() {
+    let (mut app, mut fb) = at_home(HD);
+    app.tick(Duration::from_secs(10));
+    app.key(Key::PlayPause);
+    app.update(playing(None));
+    text_rect(&app, "1:05 / 1:30:00");
+    assert_eq!(
+        app.next_deadline(),
+        Some(Duration::from_secs(10) + ottbox_ui::screens::player::OSD_TIMEOUT)
+    );
+    let Ok(_) = app.draw(&mut fb);
+    app.tick(Duration::from_secs(16));
+    assert!(
+        app.scene().find_text("1:05").is_none(),
+        "hidden: just the video"
+    );
+    assert!(
+        !app.damage().is_empty(),
+        "the panel is cleared from the screen"
+    );
+    let Ok(_) = app.draw(&mut fb);
+    assert!(
+        !fb.any_in(app.theme().screen(), theme::SURFACE),
+        "no OSD pixels left"
+    );
+    app.take_commands();
+    app.key(Key::Right);
+    assert_eq!(
+        app.take_commands(),
+        vec![Command::Seek { position_s: 75.0 }]
+    );
+    text_rect(&app, "1:05 / 1:30:00");
+    // Paused, the OSD stays however long the viewer waits.
+    app.update(Update::Player {
+        status: PlayerStatus {
+            state: PlayState::Paused,
+            ..match playing(None) {
+                Update::Player { status } => status,
+                _ => unreachable!(),
+            }
+        },
+    });
+    app.tick(Duration::from_secs(100));
+    text_rect(&app, "Paused");
+}

@@ -5,6 +5,8 @@
 //! only draws text and bars. Left and Right seek by [`SEEK_STEP_S`] except
 //! during an ad (ads are not skippable); OK and PLAY toggle pause; Back stops.
 
+use std::time::Duration;
+
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::Rectangle;
@@ -17,6 +19,9 @@ use crate::theme::{self, Theme};
 
 /// Seconds one Left/Right press seeks.
 pub const SEEK_STEP_S: f64 = 10.0;
+/// How long the OSD stays after the last key while the video plays. It
+/// stays for good while paused, buffering, in an ad or failed.
+pub const OSD_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The player screen's state.
 #[derive(Debug, Clone)]
@@ -26,18 +31,40 @@ pub struct PlayerScreen {
     status: Option<PlayerStatus>,
     error: Option<ErrorReport>,
     started: bool,
+    osd_until: Duration,
 }
 
 impl PlayerScreen {
-    /// The screen for `name`, before the first status arrives.
-    pub fn new(title_id: String, name: String) -> Self {
+    /// The screen for `name`, opened at `now`, before the first status arrives.
+    pub fn new(title_id: String, name: String, now: Duration) -> Self {
         Self {
             title_id,
             name,
             status: None,
             error: None,
             started: false,
+            osd_until: now + OSD_TIMEOUT,
         }
+    }
+
+    /// True when the OSD shows at `now`.
+    pub fn osd_visible(&self, now: Duration) -> bool {
+        let Some(status) = &self.status else {
+            return true;
+        };
+        self.error.is_some()
+            || status.state != PlayState::Playing
+            || status.ad.is_some_and(|a| a.in_ad)
+            || now < self.osd_until
+    }
+
+    /// When the OSD is due to hide, if it is showing and will.
+    pub fn next_deadline(&self, now: Duration) -> Option<Duration> {
+        let playing = self
+            .status
+            .as_ref()
+            .is_some_and(|s| s.state == PlayState::Playing);
+        (playing && self.error.is_none() && now < self.osd_until).then_some(self.osd_until)
     }
 
     /// The title playing.
@@ -115,6 +142,10 @@ impl Screen for PlayerScreen {
                 Font::Body,
                 theme::TEXT,
             ));
+            return;
+        }
+        if !self.osd_visible(ctx.now) {
+            // Just the video.
             return;
         }
         let panel = Self::panel(theme);
@@ -229,7 +260,9 @@ impl Screen for PlayerScreen {
         }
     }
 
-    fn key(&mut self, key: Key, _ctx: &Ctx<'_>, out: &mut Vec<Command>) -> Intent {
+    fn key(&mut self, key: Key, ctx: &Ctx<'_>, out: &mut Vec<Command>) -> Intent {
+        // Any key brings the OSD back (and still does what it does).
+        self.osd_until = ctx.now + OSD_TIMEOUT;
         if key == Key::Back {
             out.push(Command::Stop);
             return Intent::Back;
