@@ -7,6 +7,7 @@ use std::process::Command as Process;
 
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
+use embedded_graphics::primitives::Rectangle;
 use ottbox_ui::app::App;
 use ottbox_ui::daemon::Replay;
 use ottbox_ui::display::Backend;
@@ -148,4 +149,113 @@ fn without_a_framebuffer_the_binary_says_which_file_is_missing() {
         stderr.contains("display_io") && stderr.contains("virtual_size"),
         "{stderr}"
     );
+}
+
+/// One screenshot per screen, at both resolutions. They go to a temp dir,
+/// or to `$OTTBOX_UI_SHOTS` when set (to look at them).
+#[test]
+fn screenshots_of_every_screen_differ_and_show_their_focus() {
+    use ottbox_ui::Key;
+    use ottbox_ui::event::{AdState, ErrorReport, PlayState, PlayerStatus};
+
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir =
+        std::env::var_os("OTTBOX_UI_SHOTS").map_or_else(|| temp.path().to_path_buf(), Into::into);
+    std::fs::create_dir_all(&dir).expect("shots dir");
+    for size in [Size::new(1280, 720), Size::new(1920, 1080)] {
+        let mut shots: Vec<(String, ottbox_ui::display::Framebuffer)> = Vec::new();
+        let mut app = App::new(size);
+        let mut fb = ottbox_ui::display::Framebuffer::new(size);
+        let mut shoot = |app: &mut App, name: &str, shots: &mut Vec<_>| {
+            let Ok(_) = app.draw(&mut fb);
+            let path = dir.join(format!("{name}-{}x{}.png", size.width, size.height));
+            fb.save_png(&path).expect("saves");
+            shots.push((name.to_string(), fb.clone()));
+        };
+        shoot(&mut app, "waiting", &mut shots);
+        app.update(fixtures::showing_code());
+        shoot(&mut app, "activation", &mut shots);
+        for update in updates() {
+            app.update(update);
+        }
+        app.update(Update::Home {
+            home: fixtures::home(),
+            offline: true,
+        });
+        app.key(Key::Right);
+        app.tick(std::time::Duration::from_secs(1));
+        shoot(&mut app, "home", &mut shots);
+        app.key(Key::Ok);
+        app.update(fixtures::details(2));
+        assert!(
+            app.scene().find_text("Tags: remote").is_some(),
+            "details arrived"
+        );
+        shoot(&mut app, "details", &mut shots);
+        app.key(Key::Ok);
+        app.update(Update::Player {
+            status: PlayerStatus {
+                state: PlayState::Playing,
+                title: "Title number 3".into(),
+                position_s: 65.0,
+                duration_s: 5400.0,
+                buffer_s: 20.0,
+                rendition: "720p".into(),
+                bitrate: 3_200_000,
+                ad: Some(AdState {
+                    in_ad: true,
+                    index: 1,
+                    count: 2,
+                    seconds_left: 12.0,
+                }),
+            },
+        });
+        shoot(&mut app, "player", &mut shots);
+        app.update(Update::Error {
+            error: ErrorReport {
+                code: "region_blocked".into(),
+                message: String::new(),
+            },
+        });
+        shoot(&mut app, "player-error", &mut shots);
+        app.key(Key::Home);
+        app.key(Key::Up);
+        app.key(Key::Ok);
+        for c in "matrix".chars() {
+            app.key(Key::Char(c));
+        }
+        app.update(Update::SearchResults {
+            query: "matrix".into(),
+            results: ottbox_protocol::catalog::TitleList {
+                results: (1..6).map(fixtures::summary).collect(),
+            },
+        });
+        shoot(&mut app, "search", &mut shots);
+        app.key(Key::Back);
+        app.key(Key::Right);
+        app.key(Key::Ok);
+        shoot(&mut app, "settings", &mut shots);
+
+        for (i, (name, a)) in shots.iter().enumerate() {
+            for (other, b) in &shots[i + 1..] {
+                assert!(
+                    a.changed_area(b).is_some(),
+                    "{name} and {other} look the same"
+                );
+            }
+            let interactive = !matches!(
+                name.as_str(),
+                "waiting" | "activation" | "player" | "player-error"
+            );
+            assert_eq!(
+                a.any_in(Rectangle::new(Point::zero(), size), theme::FOCUS),
+                interactive || name == "activation",
+                "{name}: focus colour where something has focus (the login code is in it too)"
+            );
+            assert!(
+                std::fs::metadata(dir.join(format!("{name}-{}x{}.png", size.width, size.height)))
+                    .is_ok_and(|m| m.len() > 1000)
+            );
+        }
+    }
 }

@@ -73,11 +73,13 @@ impl Tile<'_> {
                 }
             }
         }
+        let ring = theme.upx(4).max(2);
         if let Some(progress) = self.progress {
+            // Inset by the ring's width, so focus never hides how much was watched.
             let h = theme.upx(5).max(2);
             let bar = Rectangle::new(
-                poster.top_left + Point::new(0, poster.size.height as i32 - h as i32),
-                Size::new(poster.size.width, h),
+                poster.top_left + Point::new(ring as i32, (poster.size.height - ring - h) as i32),
+                Size::new(poster.size.width.saturating_sub(2 * ring), h),
             );
             ProgressBar {
                 rect: bar,
@@ -87,7 +89,7 @@ impl Tile<'_> {
             .draw(target)?;
         }
         if self.focused {
-            super::border(target, poster, theme::FOCUS, theme.upx(4).max(2))?;
+            super::border(target, poster, theme::FOCUS, ring)?;
         }
         let font = theme.small_font();
         let color = if self.focused {
