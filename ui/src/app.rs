@@ -353,6 +353,13 @@ impl App {
                     self.bad_posters += 1;
                 }
             }
+            Update::Settings {
+                max_height,
+                subtitles,
+                audio_language,
+            } => self
+                .settings
+                .set_values(max_height, subtitles, &audio_language),
             Update::DaemonLost => {
                 self.connected = false;
                 // The preview died with the daemon; nothing to stop.

@@ -162,6 +162,15 @@ pub enum Update {
         /// The PNG bytes.
         png: Vec<u8>,
     },
+    /// The daemon's current playback settings (at start, and when changed elsewhere).
+    Settings {
+        /// Rendition height cap, 0 for none.
+        max_height: u32,
+        /// Subtitles on.
+        subtitles: bool,
+        /// Preferred audio language, ISO 639-1.
+        audio_language: String,
+    },
     /// The D-Bus connection to `ottboxd` was lost (or never made).
     DaemonLost,
     /// `ottboxd` answers again.

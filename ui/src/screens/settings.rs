@@ -39,6 +39,25 @@ impl SettingsScreen {
         self.focus
     }
 
+    /// Takes the daemon's values. One the screen does not offer (a height
+    /// or language not in the lists) shows as the nearest offered choice:
+    /// the smaller cap, or the first language.
+    pub fn set_values(&mut self, max_height: u32, subtitles: bool, audio_language: &str) {
+        self.resolution = if max_height == 0 {
+            0
+        } else {
+            RESOLUTIONS
+                .iter()
+                .position(|h| *h != 0 && *h <= max_height)
+                .unwrap_or(RESOLUTIONS.len() - 1)
+        };
+        self.subtitles = subtitles;
+        self.language = LANGUAGES
+            .iter()
+            .position(|(code, _)| *code == audio_language)
+            .unwrap_or(0);
+    }
+
     fn value(&self, line: usize) -> String {
         match line {
             0 => match RESOLUTIONS[self.resolution] {
@@ -147,5 +166,31 @@ impl Screen for SettingsScreen {
             _ => {}
         }
         Intent::Stay
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daemons_values_map_to_the_offered_choices() {
+        let mut s = SettingsScreen::default();
+        s.set_values(720, true, "de");
+        assert_eq!(
+            (s.value(0), s.value(1), s.value(2)),
+            ("Up to 720p".into(), "On".into(), "German".into())
+        );
+        s.set_values(900, false, "xx");
+        assert_eq!(
+            s.value(0),
+            "Up to 720p",
+            "a cap between choices shows the smaller"
+        );
+        assert_eq!(s.value(2), "English");
+        s.set_values(0, false, "en");
+        assert_eq!(s.value(0), "Best available");
+        s.set_values(100, false, "en");
+        assert_eq!(s.value(0), "Up to 480p");
     }
 }
