@@ -101,7 +101,7 @@ fn random_update(rng: &mut Rng) -> Update {
 
 #[test]
 fn random_walks_through_every_screen_never_panic_and_the_screen_stays_true() {
-    for seed in 1..=4u64 {
+    for seed in 1..=3u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let size = if seed % 2 == 0 {
             Size::new(1920, 1080)
@@ -116,7 +116,7 @@ fn random_walks_through_every_screen_never_panic_and_the_screen_stays_true() {
         });
         let mut fb = Framebuffer::new(size);
         let mut seen = std::collections::HashSet::new();
-        for step in 0..500u64 {
+        for step in 0..400u64 {
             if rng.below(5) == 0 {
                 app.update(random_update(&mut rng));
             } else {

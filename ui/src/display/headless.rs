@@ -52,14 +52,25 @@ impl Framebuffer {
     /// same size), or `None` when the frames are identical.
     pub fn changed_area(&self, other: &Framebuffer) -> Option<Rectangle> {
         let mut bounds: Option<(u32, u32, u32, u32)> = None;
-        for y in 0..self.size.height {
-            for x in 0..self.size.width {
-                let i = (y * self.size.width + x) as usize;
-                if other.pixels.get(i) != Some(&self.pixels[i]) {
-                    let b = bounds.get_or_insert((x, y, x, y));
-                    *b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
-                }
+        let w = self.size.width as usize;
+        for (y, (a, b)) in self
+            .pixels
+            .chunks(w)
+            .zip(other.pixels.chunks(w))
+            .enumerate()
+        {
+            // Whole rows first: most rows of two frames are the same.
+            if a == b {
+                continue;
             }
+            let first = a.iter().zip(b).position(|(p, q)| p != q).unwrap_or(0);
+            let last = a.iter().zip(b).rposition(|(p, q)| p != q).unwrap_or(first);
+            let (y, x0, x1) = (y as u32, first as u32, last as u32);
+            let bb = bounds.get_or_insert((x0, y, x1, y));
+            *bb = (bb.0.min(x0), bb.1.min(y), bb.2.max(x1), bb.3.max(y));
+        }
+        if other.size != self.size {
+            return Some(Rectangle::new(Point::zero(), self.size));
         }
         bounds.map(|(x0, y0, x1, y1)| {
             Rectangle::new(
