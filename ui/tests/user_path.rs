@@ -484,7 +484,7 @@ fn saved_rows_are_marked_offline() {
         home: fixtures::home(),
         offline: true,
     });
-    let rect = text_rect(&app, "Offline - showing saved rows");
+    let rect = text_rect(&app, "Offline — showing saved rows");
     let mut fb = Framebuffer::new(HD);
     let Ok(_) = app.draw(&mut fb);
     assert!(fb.any_in(rect, theme::BADGE), "on an orange badge");

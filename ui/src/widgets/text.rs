@@ -28,7 +28,9 @@ pub fn chars_that_fit(font: &MonoFont<'_>, width: u32) -> usize {
 pub fn drawable(text: &str) -> String {
     text.chars()
         .map(|c| match c {
-            '—' | '–' | '‐' => '-',
+            // Drawn as a rule by `draw_line` (the fonts have no dash that long).
+            '—' => '—',
+            '–' | '‐' => '-',
             '‘' | '’' => '\'',
             '“' | '”' => '"',
             '…' => '.',
@@ -108,7 +110,23 @@ pub fn draw_line<D: DrawTarget<Color = Rgb888>>(
 ) -> Result<Rectangle, D::Error> {
     let line = ellipsize(text, chars_that_fit(font, max_width));
     let style = MonoTextStyle::new(font, color);
-    Text::with_baseline(&line, top_left, style, Baseline::Top).draw(target)?;
+    let step = advance(font) as i32;
+    let mut x = top_left.x;
+    for (i, part) in line.split('—').enumerate() {
+        if i > 0 {
+            // An em dash: a rule across its character cell at the
+            // strikethrough line, where a dash sits.
+            let y = top_left.y + font.strikethrough.offset as i32;
+            let h = font.strikethrough.height.max(1);
+            target.fill_solid(
+                &Rectangle::new(Point::new(x, y), Size::new(step as u32, h)),
+                color,
+            )?;
+            x += step;
+        }
+        Text::with_baseline(part, Point::new(x, top_left.y), style, Baseline::Top).draw(target)?;
+        x += step * part.chars().count() as i32;
+    }
     Ok(Rectangle::new(
         top_left,
         Size::new(
@@ -132,7 +150,12 @@ mod tests {
     fn long_text_is_cut_with_an_ellipsis_and_short_text_is_untouched() {
         assert_eq!(ellipsize("Toy Story", 20), "Toy Story");
         assert_eq!(ellipsize("The Lord of the Rings", 10), "The Lor...");
-        assert_eq!(ellipsize("Offline — saved", 20), "Offline - saved");
+        assert_eq!(ellipsize("Offline – saved", 20), "Offline - saved");
+        assert_eq!(
+            ellipsize("Offline — saved", 20),
+            "Offline — saved",
+            "kept: drawn as a rule"
+        );
         assert_eq!(ellipsize("abcdef", 2), "..");
     }
 
@@ -146,6 +169,24 @@ mod tests {
             vec!["a", "super", "calif", "ragil", "istic", "b"],
             "a word longer than a line is split"
         );
+    }
+
+    #[test]
+    fn an_em_dash_is_a_rule_one_character_wide() {
+        let font = &profont::PROFONT_12_POINT;
+        let mut display: MockDisplay<Rgb888> = MockDisplay::new();
+        let bounds =
+            draw_line(&mut display, "a—b", Point::zero(), font, Rgb888::WHITE, 100).expect("draws");
+        assert_eq!(bounds.size.width, 3 * advance(font));
+        let y = font.strikethrough.offset as i32;
+        let step = advance(font) as i32;
+        for x in step..2 * step {
+            assert_eq!(
+                display.get_pixel(Point::new(x, y)),
+                Some(Rgb888::WHITE),
+                "rule at x={x}"
+            );
+        }
     }
 
     #[test]
