@@ -1,6 +1,8 @@
-//! `ottbox-ui` entry point.
+//! `ottbox-ui`: parses the command line and runs the UI (see `ottbox_ui::cli`).
+
+use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
-    println!("ottbox-ui {}: the UI is not built yet", ottbox_ui::VERSION);
+    ottbox_ui::cli::run(ottbox_ui::cli::Args::parse())?;
     Ok(())
 }

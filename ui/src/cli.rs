@@ -1,0 +1,200 @@
+//! The `ottbox-ui` command line and what each mode wires together.
+//!
+//! ```text
+//! ottbox-ui --headless DIR [--keys "down,down,ok" | --keys-file F] [--updates U.json] [--size 1920x1080]
+//! ottbox-ui [--fbdev /dev/fb0 --fb-sysfs /sys/class/graphics/fb0] [--input-dir /dev/input]
+//! ottbox-ui --simulator          (built with --features simulator)
+//! ```
+//!
+//! `--headless` drives the UI with a scripted key feed and writes a PNG per
+//! frame into DIR; updates from the daemon side come only from `--updates`
+//! (a JSON array of [`Update`]s), and the commands the UI sends are printed
+//! as JSON lines on stdout. The framebuffer and simulator modes show the
+//! real UI; until the D-Bus link is wired in they say "waiting for ottboxd".
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use embedded_graphics::prelude::*;
+
+use crate::app::App;
+use crate::daemon::{Disconnected, Replay};
+use crate::display::DisplayError;
+use crate::display::fbdev::FbDev;
+use crate::display::headless::Headless;
+use crate::event::Update;
+use crate::input::evdev::EvdevInput;
+use crate::input::script::{self, ScriptError};
+use crate::runner::{self, RunError};
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(name = "ottbox-ui", version, about = "The ottbox on-screen UI")]
+pub struct Args {
+    /// Render without a screen: write a PNG per frame into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub headless: Option<PathBuf>,
+    /// Keys to press, e.g. "down,down,ok,wait:1500" (headless).
+    #[arg(long, conflicts_with = "keys_file")]
+    pub keys: Option<String>,
+    /// A file of keys, same syntax as --keys (headless).
+    #[arg(long, value_name = "FILE")]
+    pub keys_file: Option<PathBuf>,
+    /// A JSON array of daemon updates to replay at start (headless).
+    #[arg(long, value_name = "FILE")]
+    pub updates: Option<PathBuf>,
+    /// Screen size for headless and simulator runs.
+    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    pub size: Size,
+    /// The framebuffer device.
+    #[arg(long, default_value = "/dev/fb0", env = "OTTBOX_UI_FBDEV")]
+    pub fbdev: PathBuf,
+    /// The framebuffer's sysfs directory (geometry).
+    #[arg(
+        long,
+        default_value = "/sys/class/graphics/fb0",
+        env = "OTTBOX_UI_FB_SYSFS"
+    )]
+    pub fb_sysfs: PathBuf,
+    /// Where remote controls appear.
+    #[arg(long, default_value = "/dev/input", env = "OTTBOX_UI_INPUT_DIR")]
+    pub input_dir: PathBuf,
+    /// Show the UI in an SDL2 window (needs the `simulator` feature).
+    #[arg(long)]
+    pub simulator: bool,
+}
+
+/// `1280x720` → a size.
+pub fn parse_size(text: &str) -> Result<Size, String> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{text}` should be WIDTHxHEIGHT, e.g. 1920x1080"))?;
+    let w: u32 = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad width in `{text}`"))?;
+    let h: u32 = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad height in `{text}`"))?;
+    if !(320..=7680).contains(&w) || !(240..=4320).contains(&h) {
+        return Err(format!("`{text}` is not a TV screen size"));
+    }
+    Ok(Size::new(w, h))
+}
+
+/// Why the UI could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// An input file could not be read (code `read_failed`).
+    #[error("read_failed: {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The key script is wrong (code `bad_script`).
+    #[error("bad_script: {0}")]
+    Script(#[from] ScriptError),
+    /// The updates file is not a JSON array of updates (code `bad_updates`).
+    #[error("bad_updates: {path}: {source}")]
+    Updates {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// The display failed (code in the message).
+    #[error(transparent)]
+    Display(#[from] DisplayError),
+    /// The event loop failed.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The mode asked for is not built in (code `not_built`).
+    #[error("not_built: {0}")]
+    NotBuilt(&'static str),
+}
+
+fn read(path: &PathBuf) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.clone(),
+        source,
+    })
+}
+
+/// Runs the mode the arguments ask for.
+pub fn run(args: Args) -> Result<(), CliError> {
+    if let Some(dir) = &args.headless {
+        return headless(&args, dir);
+    }
+    if args.simulator {
+        return simulator(&args);
+    }
+    let mut backend = FbDev::open(&args.fbdev, &args.fb_sysfs)?;
+    let mut app = App::new(backend.geometry().size);
+    let (sink, events) = runner::channel();
+    EvdevInput::new(&args.input_dir, Duration::from_secs(2))
+        .start(sink.clone())
+        .map_err(|source| CliError::Read {
+            path: args.input_dir.clone(),
+            source,
+        })?;
+    runner::run(&mut app, &mut backend, events, sink, &mut Disconnected)?;
+    Ok(())
+}
+
+fn headless(args: &Args, dir: &PathBuf) -> Result<(), CliError> {
+    let script = match (&args.keys, &args.keys_file) {
+        (Some(keys), _) => keys.clone(),
+        (None, Some(file)) => read(file)?,
+        (None, None) => String::new(),
+    };
+    let steps = script::parse(&script)?;
+    let updates: Vec<Update> = match &args.updates {
+        Some(path) => serde_json::from_str(&read(path)?).map_err(|source| CliError::Updates {
+            path: path.clone(),
+            source,
+        })?,
+        None => Vec::new(),
+    };
+    let mut backend = Headless::new(args.size, dir)?;
+    let mut app = App::new(args.size);
+    let mut daemon = Replay::new(updates);
+    runner::run_script(&mut app, &mut backend, &steps, &mut daemon)?;
+    for command in &daemon.sent {
+        // Serializing our own enum cannot fail.
+        if let Ok(line) = serde_json::to_string(command) {
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "simulator")]
+fn simulator(args: &Args) -> Result<(), CliError> {
+    crate::display::simulator::run(args.size)?;
+    Ok(())
+}
+
+#[cfg(not(feature = "simulator"))]
+fn simulator(_args: &Args) -> Result<(), CliError> {
+    Err(CliError::NotBuilt(
+        "the SDL2 simulator is not built in; rebuild with `cargo run -p ottbox-ui --features simulator -- --simulator` (needs libsdl2-dev)",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_nonsense_is_refused() {
+        assert_eq!(parse_size("1920x1080"), Ok(Size::new(1920, 1080)));
+        assert!(parse_size("1920").is_err());
+        assert!(parse_size("10x10").is_err());
+        assert!(parse_size("axb").is_err());
+    }
+}
