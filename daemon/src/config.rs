@@ -198,7 +198,9 @@ impl Config {
                 (p, text)
             }
         };
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| invalid(&file, e))?;
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| invalid(&file, e))?;
         let mut warnings = Vec::new();
         apply_env(&mut table, env, &mut warnings);
         let mut ignored = Vec::new();
@@ -246,10 +248,7 @@ fn apply_env(
         };
         let rest = rest.to_ascii_lowercase();
         let value = scalar(&raw);
-        match SECTIONS
-            .iter()
-            .find(|s| rest.starts_with(&format!("{s}_")))
-        {
+        match SECTIONS.iter().find(|s| rest.starts_with(&format!("{s}_"))) {
             Some(section) => {
                 let key = rest[section.len() + 1..].to_owned();
                 let entry = table
@@ -272,7 +271,9 @@ fn apply_env(
 fn scalar(raw: &str) -> toml::Value {
     match format!("v = {raw}").parse::<toml::Table>() {
         Ok(mut t) => match t.remove("v") {
-            Some(v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_))) => v,
+            Some(
+                v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_)),
+            ) => v,
             _ => toml::Value::String(raw.to_owned()),
         },
         Err(_) => toml::Value::String(raw.to_owned()),

@@ -70,8 +70,7 @@ pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OTTBOX_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let journald = std::env::var_os("JOURNAL_STREAM")
-        .and_then(|_| tracing_journald::layer().ok());
+    let journald = std::env::var_os("JOURNAL_STREAM").and_then(|_| tracing_journald::layer().ok());
     let registry = tracing_subscriber::registry().with(filter);
     match journald {
         Some(layer) => registry.with(layer).init(),
@@ -91,11 +90,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(core.account.clone().run_refresher(shutdown.clone()));
     tasks.spawn(core.catalog.clone().run_prober(shutdown.clone()));
-    tasks.spawn(
-        core.events
-            .clone()
-            .run_sender(core.account.clone(), core.headend.clone(), shutdown.clone()),
-    );
+    tasks.spawn(core.events.clone().run_sender(
+        core.account.clone(),
+        core.headend.clone(),
+        shutdown.clone(),
+    ));
 
     let conn = dbus::serve(&config.bus, core.clone())
         .await

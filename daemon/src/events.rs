@@ -71,7 +71,11 @@ impl Events {
 
     /// Drops the oldest events beyond the bound, counting them.
     fn trim(&self) -> Result<(), StoreError> {
-        let over = self.store.events.len().saturating_sub(self.config.max_queued.max(1));
+        let over = self
+            .store
+            .events
+            .len()
+            .saturating_sub(self.config.max_queued.max(1));
         if over == 0 {
             return Ok(());
         }
@@ -151,7 +155,10 @@ impl Events {
         }
         if !events.is_empty() {
             let token = account.access_token().await?;
-            headend.events(&token, &EventBatch { events }).await.map_err(AccountError::from)?;
+            headend
+                .events(&token, &EventBatch { events })
+                .await
+                .map_err(AccountError::from)?;
         }
         for key in &keys {
             self.store.events.remove(key).map_err(StoreError::from)?;
@@ -188,7 +195,14 @@ fn new_id() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -220,7 +234,11 @@ mod tests {
             .store
             .events
             .iter()
-            .map(|e| serde_json::from_slice::<Event>(&e.expect("entry").1).expect("json").id)
+            .map(|e| {
+                serde_json::from_slice::<Event>(&e.expect("entry").1)
+                    .expect("json")
+                    .id
+            })
             .collect();
         assert_eq!(kept, ids[2..].to_vec(), "the newest are kept, in order");
     }

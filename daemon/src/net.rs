@@ -91,7 +91,9 @@ impl Headend {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        let http = builder.build().map_err(|e| HeadendError::Tls(e.to_string()))?;
+        let http = builder
+            .build()
+            .map_err(|e| HeadendError::Tls(e.to_string()))?;
         Ok(Self {
             http,
             base: config.url.trim_end_matches('/').to_owned(),
@@ -178,14 +180,28 @@ impl Headend {
     }
 
     /// Opens a playback session (refusals come before any media).
-    pub async fn playback(&self, access: &str, title: &str) -> Result<PlaybackSession, HeadendError> {
+    pub async fn playback(
+        &self,
+        access: &str,
+        title: &str,
+    ) -> Result<PlaybackSession, HeadendError> {
         let path = format!("/api/v1/playback/{}", path_segment(title));
         json(self.http.post(self.url(&path)).bearer_auth(access)).await
     }
 
     /// Sends a batch of viewing events.
-    pub async fn events(&self, access: &str, batch: &EventBatch) -> Result<EventReceipt, HeadendError> {
-        json(self.http.post(self.url("/api/v1/events")).bearer_auth(access).json(batch)).await
+    pub async fn events(
+        &self,
+        access: &str,
+        batch: &EventBatch,
+    ) -> Result<EventReceipt, HeadendError> {
+        json(
+            self.http
+                .post(self.url("/api/v1/events"))
+                .bearer_auth(access)
+                .json(batch),
+        )
+        .await
     }
 }
 
@@ -231,7 +247,9 @@ async fn body(mut resp: reqwest::Response) -> Result<Vec<u8>, HeadendError> {
         .map_err(|e| HeadendError::Unreachable(describe(&e)))?
     {
         if out.len() + chunk.len() > MAX_BODY {
-            return Err(HeadendError::BadReply(format!("answer larger than {MAX_BODY} bytes")));
+            return Err(HeadendError::BadReply(format!(
+                "answer larger than {MAX_BODY} bytes"
+            )));
         }
         out.extend_from_slice(&chunk);
     }

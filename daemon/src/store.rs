@@ -188,7 +188,10 @@ mod tests {
         }
         let store = Store::open(&state).expect("reopens");
         assert_eq!(store.get::<f64>(&store.resume, "t1"), Some(42.5));
-        let mode = std::fs::metadata(&state).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(&state)
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
     }
 
@@ -197,7 +200,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         {
             let store = Store::open(dir.path()).expect("opens");
-            store.put(&store.meta, "schema_version", &99u32).expect("put");
+            store
+                .put(&store.meta, "schema_version", &99u32)
+                .expect("put");
             store.put(&store.resume, "t1", &1.0f64).expect("put");
             store.flush().expect("flush");
         }
@@ -209,7 +214,10 @@ mod tests {
     fn garbage_values_read_as_missing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("opens");
-        store.home.insert("view", &b"{not json"[..]).expect("insert");
+        store
+            .home
+            .insert("view", &b"{not json"[..])
+            .expect("insert");
         assert_eq!(store.get::<serde_json::Value>(&store.home, "view"), None);
     }
 
@@ -221,6 +229,9 @@ mod tests {
         store.put(&store.resume, "t", &1.0f64).expect("put");
         store.wipe_account().expect("wipe");
         assert!(store.tokens.is_empty() && store.resume.is_empty());
-        assert_eq!(store.get::<u32>(&store.meta, "schema_version"), Some(SCHEMA_VERSION));
+        assert_eq!(
+            store.get::<u32>(&store.meta, "schema_version"),
+            Some(SCHEMA_VERSION)
+        );
     }
 }

@@ -14,8 +14,11 @@ use std::process::Command;
 use common::{Bus, Daemon, Headend};
 
 fn policy() -> String {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/dist/io.ottbox.Daemon.conf"))
-        .expect("policy file");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dist/io.ottbox.Daemon.conf"
+    ))
+    .expect("policy file");
     let start = text.find("<policy").expect("a policy element");
     let end = text.rfind("</busconfig>").expect("busconfig end");
     text[start..end]
@@ -23,9 +26,20 @@ fn policy() -> String {
         .replace("group=\"ottbox\"", "group=\"nogroup\"")
 }
 
-fn as_user(user: &str, group: &str, bus: &Bus, program: &str, args: &[&str]) -> std::process::Output {
+fn as_user(
+    user: &str,
+    group: &str,
+    bus: &Bus,
+    program: &str,
+    args: &[&str],
+) -> std::process::Output {
     Command::new("setpriv")
-        .args([&format!("--reuid={user}"), &format!("--regid={group}"), "--clear-groups", program])
+        .args([
+            &format!("--reuid={user}"),
+            &format!("--regid={group}"),
+            "--clear-groups",
+            program,
+        ])
         .args(args)
         .env("OTTBOX_BUS_ADDRESS", &bus.address)
         .output()
@@ -46,7 +60,11 @@ async fn only_the_group_may_call_and_only_the_daemon_user_may_own() {
 
     let allowed = as_user("nobody", "nogroup", &bus, ctl, &["--json", "status"]);
     let out = String::from_utf8_lossy(&allowed.stdout);
-    assert!(allowed.status.success(), "group member refused: {out} {}", String::from_utf8_lossy(&allowed.stderr));
+    assert!(
+        allowed.status.success(),
+        "group member refused: {out} {}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
     assert!(out.contains("\"login\":\"logged_out\""), "{out}");
 
     let refused = as_user("daemon", "daemon", &bus, ctl, &["status"]);
@@ -56,18 +74,29 @@ async fn only_the_group_may_call_and_only_the_daemon_user_may_own() {
 
     // Someone else cannot take the daemon's name.
     let state = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(state.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777))
-        .expect("chmod");
+    std::fs::set_permissions(
+        state.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod");
     let impostor = as_user(
         "nobody",
         "nogroup",
         &bus,
         env!("CARGO_BIN_EXE_ottboxd"),
-        &["--bus-address", &bus.address, "--state-dir", &state.path().join("s").to_string_lossy()],
+        &[
+            "--bus-address",
+            &bus.address,
+            "--state-dir",
+            &state.path().join("s").to_string_lossy(),
+        ],
     );
     assert!(!impostor.status.success());
     let err = String::from_utf8_lossy(&impostor.stderr);
-    assert!(err.contains("AccessDenied") || err.contains("not allowed to own"), "{err}");
+    assert!(
+        err.contains("AccessDenied") || err.contains("not allowed to own"),
+        "{err}"
+    );
 }
 
 fn nix_is_root() -> bool {

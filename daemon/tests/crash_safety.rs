@@ -27,7 +27,9 @@ async fn twenty_kill9s_lose_no_acknowledged_write() {
     let conn = bus.connect().await;
     let session = Session1Proxy::new(&conn).await.expect("proxy");
     let code = session.start_login().await.expect("login");
-    headend.confirm(&code.verification_uri, &code.user_code, "approve").await;
+    headend
+        .confirm(&code.verification_uri, &code.user_code, "approve")
+        .await;
     eventually(15, "logged in", || async {
         (session.state().await.ok()? == "logged_in").then_some(())
     })
@@ -78,7 +80,11 @@ async fn twenty_kill9s_lose_no_acknowledged_write() {
         let details = catalog.details(title).await.expect("details");
         assert_eq!(details.tile.resume_s, *position, "resume point of {title}");
     }
-    assert!(acked_queries.len() >= KILLS, "the writer got through: {}", acked_queries.len());
+    assert!(
+        acked_queries.len() >= KILLS,
+        "the writer got through: {}",
+        acked_queries.len()
+    );
     let recorded = eventually(20, "every acknowledged search at the headend", || async {
         let recorded = headend.recorded_events("search");
         let got: Vec<&str> = recorded.iter().filter_map(|(_, q)| q.as_deref()).collect();
@@ -91,7 +97,9 @@ async fn twenty_kill9s_lose_no_acknowledged_write() {
     // Each query was sent once by the viewer, so it must be recorded once.
     let mut per_query: HashMap<&str, usize> = HashMap::new();
     for (_, q) in &recorded {
-        *per_query.entry(q.as_deref().unwrap_or_default()).or_default() += 1;
+        *per_query
+            .entry(q.as_deref().unwrap_or_default())
+            .or_default() += 1;
     }
     let twice: Vec<_> = per_query.iter().filter(|(_, c)| **c > 1).collect();
     assert!(twice.is_empty(), "recorded more than once: {twice:?}");

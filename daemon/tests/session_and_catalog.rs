@@ -13,8 +13,8 @@ mod common;
 use std::time::Duration;
 
 use common::{Bus, Daemon, Headend, eventually};
-use zbus::export::futures_core::Stream;
 use ottbox_protocol::dbus::{Catalog1Proxy, Error, Session1Proxy};
+use zbus::export::futures_core::Stream;
 
 /// Logs the daemon in through D-Bus, confirming on the page as a viewer.
 async fn login(session: &Session1Proxy<'_>, headend: &Headend) {
@@ -22,7 +22,9 @@ async fn login(session: &Session1Proxy<'_>, headend: &Headend) {
     assert_eq!(session.state().await.expect("state"), "pending");
     assert_eq!(session.user_code().await.expect("code"), code.user_code);
     assert!(code.qr_payload.contains(&code.user_code), "{code:?}");
-    headend.confirm(&code.verification_uri, &code.user_code, "approve").await;
+    headend
+        .confirm(&code.verification_uri, &code.user_code, "approve")
+        .await;
     eventually(15, "logged_in", || async {
         (session.state().await.ok()? == "logged_in").then_some(())
     })
@@ -47,7 +49,11 @@ async fn device_login_home_search_and_logout_through_dbus() {
 
     let home = catalog.home().await.expect("home");
     assert!(!home.offline);
-    assert!(home.rows.len() >= 3, "rows: {:?}", home.rows.iter().map(|r| &r.id).collect::<Vec<_>>());
+    assert!(
+        home.rows.len() >= 3,
+        "rows: {:?}",
+        home.rows.iter().map(|r| &r.id).collect::<Vec<_>>()
+    );
     assert!(home.rows.iter().all(|r| !r.tiles.is_empty()));
 
     let results = catalog.search("toy stor").await.expect("search");
@@ -64,11 +70,20 @@ async fn device_login_home_search_and_logout_through_dbus() {
     assert!(poster.starts_with(b"\x89PNG"), "a PNG poster");
 
     // Odd arguments are refused with a code, and the daemon carries on.
-    let err = catalog.details("../../etc/passwd").await.expect_err("bad id");
+    let err = catalog
+        .details("../../etc/passwd")
+        .await
+        .expect_err("bad id");
     assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
-    let err = catalog.details("ml-99999999").await.expect_err("unknown id");
+    let err = catalog
+        .details("ml-99999999")
+        .await
+        .expect_err("unknown id");
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
-    let err = catalog.search(&"x".repeat(10_000)).await.expect_err("huge query");
+    let err = catalog
+        .search(&"x".repeat(10_000))
+        .await
+        .expect_err("huge query");
     assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
     assert!(catalog.search("a\"b'c;DROP TABLE titles;--*").await.is_ok());
 
@@ -101,7 +116,10 @@ async fn the_access_token_is_refreshed_before_it_expires() {
     login(&session, &headend).await;
     for query in ["matrix", "heat", "jumanji"] {
         tokio::time::sleep(Duration::from_secs(3)).await;
-        catalog.search(query).await.expect("search with a refreshed token");
+        catalog
+            .search(query)
+            .await
+            .expect("search with a refreshed token");
     }
     assert_eq!(session.state().await.expect("state"), "logged_in");
     let log = std::fs::read_to_string(daemon.log_path()).expect("log");
@@ -126,25 +144,34 @@ async fn a_cold_start_offline_serves_home_from_cache_and_signals_the_return() {
     headend.stop().await;
     daemon.restart().await;
     let catalog = Catalog1Proxy::new(&conn).await.expect("proxy");
-    assert_eq!(session.state().await.expect("state"), "logged_in", "no new login");
+    assert_eq!(
+        session.state().await.expect("state"),
+        "logged_in",
+        "no new login"
+    );
     let offline_home = catalog.home().await.expect("home from cache");
     assert_eq!(
         offline_home.rows.iter().map(|r| &r.id).collect::<Vec<_>>(),
         online.rows.iter().map(|r| &r.id).collect::<Vec<_>>()
     );
-    eventually(10, "Offline = true", || async { catalog.offline().await.ok()?.then_some(()) }).await;
-    assert!(catalog.home().await.expect("home").offline, "marked offline");
+    eventually(10, "Offline = true", || async {
+        catalog.offline().await.ok()?.then_some(())
+    })
+    .await;
+    assert!(
+        catalog.home().await.expect("home").offline,
+        "marked offline"
+    );
 
     // The headend returns: the daemon notices by itself and says so.
     let mut offline_changes = catalog.receive_offline_changed().await;
     headend.restart().await;
     tokio::time::timeout(Duration::from_secs(15), async {
         loop {
-            let change = std::future::poll_fn(|cx| {
-                std::pin::Pin::new(&mut offline_changes).poll_next(cx)
-            })
-            .await
-            .expect("signal stream");
+            let change =
+                std::future::poll_fn(|cx| std::pin::Pin::new(&mut offline_changes).poll_next(cx))
+                    .await
+                    .expect("signal stream");
             if !change.get().await.expect("value") {
                 break;
             }
@@ -164,7 +191,9 @@ async fn a_declined_login_says_why() {
     let conn = bus.connect().await;
     let session = Session1Proxy::new(&conn).await.expect("proxy");
     let code = session.start_login().await.expect("StartLogin");
-    headend.confirm(&code.verification_uri, &code.user_code, "deny").await;
+    headend
+        .confirm(&code.verification_uri, &code.user_code, "deny")
+        .await;
     eventually(15, "logged_out after deny", || async {
         (session.state().await.ok()? == "logged_out").then_some(())
     })

@@ -10,7 +10,8 @@
 //! frame into DIR; updates from the daemon side come only from `--updates`
 //! (a JSON array of [`Update`]s), and the commands the UI sends are printed
 //! as JSON lines on stdout. The framebuffer and simulator modes show the
-//! real UI; until the D-Bus link is wired in they say "waiting for ottboxd".
+//! real UI, linked to ottboxd over D-Bus (system bus unless `--session` or
+//! `--bus-address`); while the daemon is away they say "waiting for ottboxd".
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,7 +20,8 @@ use clap::Parser;
 use embedded_graphics::prelude::*;
 
 use crate::app::App;
-use crate::daemon::{Disconnected, Replay};
+use crate::daemon::Replay;
+use crate::dbus_link::{BusChoice, DbusLink};
 use crate::display::DisplayError;
 use crate::display::fbdev::FbDev;
 use crate::display::headless::Headless;
@@ -63,6 +65,23 @@ pub struct Args {
     /// Show the UI in an SDL2 window (needs the `simulator` feature).
     #[arg(long)]
     pub simulator: bool,
+    /// Talk to ottboxd on the session bus (development).
+    #[arg(long, conflicts_with = "bus_address")]
+    pub session: bool,
+    /// Talk to ottboxd on the bus at this address (tests).
+    #[arg(long, env = "OTTBOX_BUS_ADDRESS")]
+    pub bus_address: Option<String>,
+}
+
+impl Args {
+    /// The bus the daemon is on: system unless told otherwise.
+    pub fn bus(&self) -> BusChoice {
+        match (&self.bus_address, self.session) {
+            (Some(a), _) => BusChoice::Address(a.clone()),
+            (None, true) => BusChoice::Session,
+            (None, false) => BusChoice::System,
+        }
+    }
 }
 
 /// `1280x720` → a size.
@@ -142,7 +161,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
             path: args.input_dir.clone(),
             source,
         })?;
-    runner::run(&mut app, &mut backend, events, sink, &mut Disconnected)?;
+    runner::run(
+        &mut app,
+        &mut backend,
+        events,
+        sink,
+        &mut DbusLink::new(args.bus()),
+    )?;
     Ok(())
 }
 

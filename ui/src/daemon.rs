@@ -1,12 +1,12 @@
 //! The seam to `ottboxd`: a [`DaemonLink`] carries [`Command`]s out and
 //! [`Update`]s in.
 //!
-//! The D-Bus implementation (proxies for `io.ottbox.Session1`, `Catalog1`,
-//! `Player1` from `ottbox-protocol`) plugs in here: its `start` subscribes
-//! to the daemon's signals and property changes and sends each as an
-//! [`Event::Update`] into the sink (plus [`Update::DaemonLost`] /
+//! The real one is [`crate::dbus_link::DbusLink`] (proxies for
+//! `io.ottbox.Session1`, `Catalog1`, `Player1` from `ottbox-protocol`): its
+//! `start` subscribes to the daemon's signals and property changes and sends
+//! each as an [`Event::Update`] into the sink (plus [`Update::DaemonLost`] /
 //! [`Update::DaemonBack`] as the name owner comes and goes); its `send`
-//! turns a command into a method call. Until then two links exist:
+//! turns a command into a method call. Two more links exist:
 //!
 //! - [`Disconnected`]: no daemon; the UI shows "waiting for ottboxd";
 //! - [`Replay`]: replays a fixed list of updates and records the commands

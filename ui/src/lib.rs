@@ -32,6 +32,7 @@ pub mod app;
 pub mod cli;
 pub mod daemon;
 pub mod damage;
+pub mod dbus_link;
 pub mod display;
 pub mod event;
 pub mod input;

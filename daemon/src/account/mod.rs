@@ -113,7 +113,10 @@ impl Account {
         };
         self.set_status(LoginState::Pending, &auth.user_code, "");
         let me = Arc::clone(self);
-        let task = tokio::spawn(async move { me.poll(auth.device_code, auth.interval, auth.expires_in).await });
+        let task = tokio::spawn(async move {
+            me.poll(auth.device_code, auth.interval, auth.expires_in)
+                .await
+        });
         if let Some(old) = self.poller_slot().replace(task) {
             old.abort();
         }
@@ -132,7 +135,9 @@ impl Account {
 
     fn poller_slot(&self) -> std::sync::MutexGuard<'_, Option<JoinHandle<()>>> {
         // A panic elsewhere while holding this lock leaves only a task handle.
-        self.poller.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.poller
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The RFC 8628 polling loop.

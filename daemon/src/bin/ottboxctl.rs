@@ -69,7 +69,10 @@ async fn main() -> std::process::ExitCode {
         Err(e) => {
             match e.downcast_ref::<Error>() {
                 Some(dbus) if args.json => {
-                    println!("{}", json!({"error": dbus.code(), "message": dbus.message()}));
+                    println!(
+                        "{}",
+                        json!({"error": dbus.code(), "message": dbus.message()})
+                    );
                 }
                 Some(dbus) => eprintln!("ottboxctl: {}: {}", dbus.code(), dbus.message()),
                 None => eprintln!("ottboxctl: {e:#}"),
@@ -133,7 +136,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             let text = format!(
                 "login {}, {}, player {} {}",
                 v["login"].as_str().unwrap_or_default(),
-                if v["offline"].as_bool().unwrap_or(false) { "offline" } else { "online" },
+                if v["offline"].as_bool().unwrap_or(false) {
+                    "offline"
+                } else {
+                    "online"
+                },
                 v["player"].as_str().unwrap_or_default(),
                 v["title"].as_str().unwrap_or_default(),
             );
@@ -170,7 +177,10 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
         Command::Play { id, from } => {
             player.play(id, *from).await?;
-            out.show(json!({"state": player.state().await?}), format!("Playing {id}"));
+            out.show(
+                json!({"state": player.state().await?}),
+                format!("Playing {id}"),
+            );
         }
         Command::Stop => {
             player.stop().await?;

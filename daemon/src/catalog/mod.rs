@@ -134,7 +134,8 @@ impl Catalog {
 
     fn mark(&self, result: &Result<impl Sized, HeadendError>) {
         let unreachable = matches!(result, Err(e) if e.is_unreachable());
-        self.offline.send_if_modified(|o| std::mem::replace(o, unreachable) != unreachable);
+        self.offline
+            .send_if_modified(|o| std::mem::replace(o, unreachable) != unreachable);
     }
 
     /// The home rows: cached at once (refreshing in the background when
@@ -207,6 +208,8 @@ impl Catalog {
                 value: home.clone(),
             },
         )?;
+        // The rows are what an offline cold start shows: worth a sync.
+        self.store.flush()?;
         if changed {
             self.rows_changed.send_modify(|n| *n += 1);
         }
@@ -227,8 +230,11 @@ impl Catalog {
         for id in ids {
             if self.details_entry(&id, false).await.is_err() || self.poster(&id).await.is_err() {
                 // Offline or refused: the rest would fail the same way.
-                return;
+                break;
             }
+        }
+        if let Err(e) = self.store.flush() {
+            tracing::warn!(error = %e, "prefetched details not flushed");
         }
     }
 
@@ -273,7 +279,11 @@ impl Catalog {
         }
     }
 
-    async fn details_entry(&self, id: &str, with_similar: bool) -> Result<DetailsEntry, CatalogError> {
+    async fn details_entry(
+        &self,
+        id: &str,
+        with_similar: bool,
+    ) -> Result<DetailsEntry, CatalogError> {
         check_id(id)?;
         let cached: Option<Cached<DetailsEntry>> = self.store.get(&self.store.details, id);
         if let Some(c) = &cached {
@@ -336,7 +346,7 @@ impl Catalog {
     /// A title's poster (PNG), cached for good: posters do not change.
     pub async fn poster(&self, id: &str) -> Result<Vec<u8>, CatalogError> {
         check_id(id)?;
-        if let Some(bytes) = self.store.posters.get(id)? {
+        if let Some(bytes) = self.store.posters.get(id).map_err(StoreError::from)? {
             return Ok(bytes.to_vec());
         }
         let path = format!(
@@ -346,7 +356,10 @@ impl Catalog {
         let result = self.headend.bytes(&path).await;
         self.mark(&result);
         let bytes = result?;
-        self.store.posters.insert(id, bytes.as_slice())?;
+        self.store
+            .posters
+            .insert(id, bytes.as_slice())
+            .map_err(StoreError::from)?;
         Ok(bytes)
     }
 
@@ -394,11 +407,15 @@ fn normalise(query: &str) -> String {
 fn check_id(id: &str) -> Result<(), CatalogError> {
     let ok = !id.is_empty()
         && id.len() <= 128
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(CatalogError::InvalidArgument(format!("{id:?} is not a title id")))
+        Err(CatalogError::InvalidArgument(format!(
+            "{id:?} is not a title id"
+        )))
     }
 }
 

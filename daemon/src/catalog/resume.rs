@@ -31,7 +31,12 @@ pub struct Resume {
 }
 
 /// Saves a position for `tile`; a position at the very end removes it.
-pub fn save(store: &Store, tile: &Tile, position_s: f64, duration_s: f64) -> Result<(), StoreError> {
+pub fn save(
+    store: &Store,
+    tile: &Tile,
+    position_s: f64,
+    duration_s: f64,
+) -> Result<(), StoreError> {
     if duration_s > 0.0 && position_s >= duration_s * FINISHED_SHARE {
         store.resume.remove(tile.id.as_bytes())?;
         return Ok(());
@@ -128,7 +133,14 @@ mod tests {
             HomeRow {
                 id: CONTINUE_ROW.into(),
                 title: "Continue watching".into(),
-                tiles: vec![Tile { resume_s: 10.0, progress: 0.1, ..tile("a") }, tile("b")],
+                tiles: vec![
+                    Tile {
+                        resume_s: 10.0,
+                        progress: 0.1,
+                        ..tile("a")
+                    },
+                    tile("b"),
+                ],
             },
         ];
         save(&store, &tile("a"), 50.0, 100.0).expect("save");

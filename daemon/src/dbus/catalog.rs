@@ -34,15 +34,27 @@ impl CatalogIface {
     }
 
     async fn details(&self, title_id: &str) -> Result<Details, Error> {
-        self.core.catalog.details(title_id).await.map_err(catalog_error)
+        self.core
+            .catalog
+            .details(title_id)
+            .await
+            .map_err(catalog_error)
     }
 
     async fn similar(&self, title_id: &str) -> Result<Vec<Tile>, Error> {
-        self.core.catalog.similar(title_id).await.map_err(catalog_error)
+        self.core
+            .catalog
+            .similar(title_id)
+            .await
+            .map_err(catalog_error)
     }
 
     async fn poster(&self, title_id: &str) -> Result<Vec<u8>, Error> {
-        self.core.catalog.poster(title_id).await.map_err(catalog_error)
+        self.core
+            .catalog
+            .poster(title_id)
+            .await
+            .map_err(catalog_error)
     }
 
     /// The home rows changed; call `Home` again.
@@ -66,10 +78,18 @@ pub(super) fn forward(
     let c = conn.clone();
     tokio::spawn(async move {
         while changed(&mut offline, &mut stop).await {
-            let Ok(iface) = c.object_server().interface::<_, CatalogIface>(CATALOG_PATH).await else {
+            let Ok(iface) = c
+                .object_server()
+                .interface::<_, CatalogIface>(CATALOG_PATH)
+                .await
+            else {
                 return;
             };
-            let _ = iface.get().await.offline_changed(iface.signal_emitter()).await;
+            let _ = iface
+                .get()
+                .await
+                .offline_changed(iface.signal_emitter())
+                .await;
         }
     });
     let mut stop = shutdown;

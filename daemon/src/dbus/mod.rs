@@ -17,11 +17,11 @@ use ottbox_protocol::dbus::{CATALOG_PATH, Error, PLAYER_PATH, SERVICE, SESSION_P
 use tokio::sync::watch;
 use zbus::Connection;
 
+use crate::Core;
 use crate::account::AccountError;
 use crate::catalog::CatalogError;
 use crate::config::{BusConfig, BusKind};
 use crate::net::HeadendError;
-use crate::Core;
 
 pub use catalog::CatalogIface;
 pub use player::PlayerIface;
@@ -35,7 +35,9 @@ pub async fn serve(bus: &BusConfig, core: Arc<Core>) -> Result<Connection, zbus:
         (BusKind::Session, _) => zbus::connection::Builder::session(),
         (BusKind::Address, Some(address)) => zbus::connection::Builder::address(address.as_str()),
         (BusKind::Address, None) => {
-            return Err(zbus::Error::Address("bus.kind = \"address\" needs bus.address".into()));
+            return Err(zbus::Error::Address(
+                "bus.kind = \"address\" needs bus.address".into(),
+            ));
         }
     };
     builder
@@ -71,7 +73,9 @@ fn headend_error(e: &HeadendError) -> Error {
     let text = e.to_string();
     match e.code() {
         _ if e.is_unreachable() => Error::Offline(text),
-        Some(ErrorCode::RegionBlocked) => Error::RegionBlocked("Not available in your region".into()),
+        Some(ErrorCode::RegionBlocked) => {
+            Error::RegionBlocked("Not available in your region".into())
+        }
         Some(ErrorCode::NotEntitled) => {
             Error::NotEntitled("Your subscription does not include this title".into())
         }

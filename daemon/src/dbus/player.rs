@@ -49,7 +49,9 @@ impl PlayerIface {
         #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
     ) -> Result<(), Error> {
         if !from_s.is_finite() {
-            return Err(Error::InvalidArgument("the start position must be a number".into()));
+            return Err(Error::InvalidArgument(
+                "the start position must be a number".into(),
+            ));
         }
         let details = self
             .core
@@ -57,7 +59,12 @@ impl PlayerIface {
             .details(title_id)
             .await
             .map_err(super::catalog_error)?;
-        let token = self.core.account.access_token().await.map_err(account_error)?;
+        let token = self
+            .core
+            .account
+            .access_token()
+            .await
+            .map_err(account_error)?;
         let session = self
             .core
             .headend
@@ -85,21 +92,32 @@ impl PlayerIface {
     }
 
     async fn pause(&self) -> Result<(), Error> {
-        Err(Error::NotSupported("the streaming engine is not built yet".into()))
+        Err(Error::NotSupported(
+            "the streaming engine is not built yet".into(),
+        ))
     }
 
     async fn resume(&self) -> Result<(), Error> {
-        Err(Error::NotSupported("the streaming engine is not built yet".into()))
+        Err(Error::NotSupported(
+            "the streaming engine is not built yet".into(),
+        ))
     }
 
     async fn seek(&mut self, position_s: f64) -> Result<(), Error> {
         if !position_s.is_finite() || position_s < 0.0 {
-            return Err(Error::InvalidArgument("a position is a number of seconds ≥ 0".into()));
+            return Err(Error::InvalidArgument(
+                "a position is a number of seconds ≥ 0".into(),
+            ));
         }
-        Err(Error::NotSupported("the streaming engine is not built yet".into()))
+        Err(Error::NotSupported(
+            "the streaming engine is not built yet".into(),
+        ))
     }
 
-    async fn stop(&mut self, #[zbus(signal_emitter)] emitter: SignalEmitter<'_>) -> Result<(), Error> {
+    async fn stop(
+        &mut self,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) -> Result<(), Error> {
         if let Some(tile) = &self.title {
             resume::save(&self.core.store, tile, self.position, self.duration)
                 .and_then(|()| self.core.store.flush())
@@ -124,7 +142,10 @@ impl PlayerIface {
 
     #[zbus(property)]
     fn title(&self) -> String {
-        self.title.as_ref().map(|t| t.id.clone()).unwrap_or_default()
+        self.title
+            .as_ref()
+            .map(|t| t.id.clone())
+            .unwrap_or_default()
     }
 
     #[zbus(property)]

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use ottbox_protocol::dbus::{Error, LoginCode, SESSION_PATH};
 use tokio::sync::watch;
+use zbus::object_server::SignalEmitter;
 use zbus::{Connection, interface};
 
 use super::{account_error, changed};
@@ -24,17 +25,36 @@ impl SessionIface {
 
 #[interface(name = "io.ottbox.Session1")]
 impl SessionIface {
-    async fn start_login(&self) -> Result<LoginCode, Error> {
-        self.core.account.start_login().await.map_err(account_error)
+    async fn start_login(
+        &self,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) -> Result<LoginCode, Error> {
+        let code = self
+            .core
+            .account
+            .start_login()
+            .await
+            .map_err(account_error)?;
+        self.announce(&emitter).await;
+        Ok(code)
     }
 
-    async fn cancel_login(&self) -> Result<(), Error> {
+    async fn cancel_login(
+        &self,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) -> Result<(), Error> {
         self.core.account.cancel_login();
+        self.announce(&emitter).await;
         Ok(())
     }
 
-    async fn logout(&self) -> Result<(), Error> {
-        self.core.account.logout().await.map_err(account_error)
+    async fn logout(
+        &self,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) -> Result<(), Error> {
+        self.core.account.logout().await.map_err(account_error)?;
+        self.announce(&emitter).await;
+        Ok(())
     }
 
     #[zbus(property)]
@@ -50,6 +70,18 @@ impl SessionIface {
     #[zbus(property)]
     fn last_error(&self) -> String {
         self.core.account.status().last_error
+    }
+}
+
+impl SessionIface {
+    /// Emits the properties before a method's reply, so a caller's cached
+    /// `State` is already right when the reply arrives (the bus keeps one
+    /// sender's messages in order). The forwarder emits them again later;
+    /// a repeated signal with the same value is harmless.
+    async fn announce(&self, emitter: &SignalEmitter<'_>) {
+        let _ = self.state_changed(emitter).await;
+        let _ = self.user_code_changed(emitter).await;
+        let _ = self.last_error_changed(emitter).await;
     }
 }
 

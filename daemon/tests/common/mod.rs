@@ -33,7 +33,9 @@ pub struct Headend {
 impl Headend {
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mut config = Config {
             data_dir: dir.path().to_owned(),
@@ -62,7 +64,11 @@ impl Headend {
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
         let state = self.state.clone();
-        self.task = Some(tokio::spawn(server::serve(state, listener, std::future::pending())));
+        self.task = Some(tokio::spawn(server::serve(
+            state,
+            listener,
+            std::future::pending(),
+        )));
     }
 
     pub fn url(&self) -> String {
@@ -117,7 +123,11 @@ impl Headend {
             .send()
             .await
             .expect("posted");
-        assert!(resp.status().is_success(), "confirmation: {}", resp.status());
+        assert!(
+            resp.status().is_success(),
+            "confirmation: {}",
+            resp.status()
+        );
     }
 
     /// The viewing events the headend recorded for the viewer, by kind.
@@ -145,7 +155,11 @@ impl Drop for Headend {
 fn import_catalog(state: &AppState, dir: &Path) {
     let reco = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reco");
     let movies = std::fs::read_to_string(reco.join("movies.csv")).expect("shared/reco/movies.csv");
-    let small: String = movies.lines().take(TITLES + 1).map(|l| format!("{l}\n")).collect();
+    let small: String = movies
+        .lines()
+        .take(TITLES + 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
     let path = dir.join("movies.csv");
     std::fs::write(&path, small).expect("write movies");
     for i in 0..6 {
@@ -190,7 +204,9 @@ pub struct Bus {
 impl Bus {
     /// A session-style bus that lets everyone do everything.
     pub fn open() -> Self {
-        Self::start("<policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/></policy>")
+        Self::start(
+            "<policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/></policy>",
+        )
     }
 
     /// A system-style bus: default deny, plus `policy` (busconfig XML
@@ -198,8 +214,11 @@ impl Bus {
     pub fn start(policy: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         // Callers run as other users in the policy test: they must reach the socket.
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .expect("chmod");
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
         let socket = dir.path().join("bus");
         let config = format!(
             r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
@@ -274,13 +293,21 @@ impl Daemon {
         Self::start_with(bus, headend, state_dir, &[]).await
     }
 
-    pub async fn start_with(bus: &Bus, headend: &str, state_dir: &Path, env: &[(&str, &str)]) -> Self {
+    pub async fn start_with(
+        bus: &Bus,
+        headend: &str,
+        state_dir: &Path,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut daemon = Self {
             child: None,
             state_dir: state_dir.to_owned(),
             bus: bus.address.clone(),
             headend: headend.to_owned(),
-            extra_env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            extra_env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         daemon.spawn();
         daemon.wait_ready().await;
@@ -324,8 +351,15 @@ impl Daemon {
             if dbus.name_has_owner(name).await.unwrap_or(false) {
                 return;
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().expect("wait")) {
-                panic!("ottboxd exited with {status}; see {}", self.log_path().display());
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().expect("wait"))
+            {
+                panic!(
+                    "ottboxd exited with {status}; see {}",
+                    self.log_path().display()
+                );
             }
             assert!(Instant::now() < deadline, "ottboxd did not take its name");
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -347,7 +381,10 @@ impl Daemon {
     /// SIGTERM and wait: the clean shutdown path.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         child.wait().expect("wait")
     }
 

@@ -103,6 +103,60 @@ impl From<&TitleDetails> for Details {
     }
 }
 
+// And back, for clients (the UI) that work on the HTTP API's types.
+
+impl From<&Tile> for TitleSummary {
+    fn from(t: &Tile) -> Self {
+        Self {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            year: (t.year > 0).then_some(t.year),
+            genres: t.genres.clone(),
+            poster: t.poster.clone(),
+        }
+    }
+}
+
+impl From<&Tile> for RowItem {
+    fn from(t: &Tile) -> Self {
+        Self {
+            title: TitleSummary::from(t),
+            progress: (t.progress >= 0.0).then_some(t.progress as f32),
+            resume_s: (t.resume_s > 0.0).then_some(t.resume_s),
+        }
+    }
+}
+
+impl From<&HomeView> for crate::catalog::Home {
+    fn from(view: &HomeView) -> Self {
+        Self {
+            rows: view
+                .rows
+                .iter()
+                .map(|r| crate::catalog::Row {
+                    id: r.id.clone(),
+                    title: r.title.clone(),
+                    items: r.tiles.iter().map(RowItem::from).collect(),
+                    next_offset: None,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<&Details> for TitleDetails {
+    fn from(d: &Details) -> Self {
+        Self {
+            summary: TitleSummary::from(&d.tile),
+            synopsis: d.synopsis.clone(),
+            tags: d.tags.clone(),
+            asset_id: None,
+            duration_s: (d.duration_s > 0.0).then_some(d.duration_s),
+            age_rating: d.age_rating.clone(),
+        }
+    }
+}
+
 /// Home rows, search, details, similar titles and posters.
 #[proxy(
     interface = "io.ottbox.Catalog1",

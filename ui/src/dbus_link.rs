@@ -1,0 +1,376 @@
+//! The [`DaemonLink`] over D-Bus: the UI's commands become calls on
+//! `ottboxd`'s interfaces (through the proxies in `ottbox-protocol`), and
+//! the daemon's signals and property changes come back as [`Update`]s.
+//!
+//! The link runs on a thread of its own with a small Tokio runtime, so the
+//! UI's event loop never waits on the bus. When the daemon's name has no
+//! owner (not started yet, restarting) the UI gets [`Update::DaemonLost`]
+//! and the link keeps trying; when it is back, [`Update::DaemonBack`] and
+//! a fresh login state, so the screen carries on where it was.
+
+use std::time::Duration;
+
+use ottbox_protocol::catalog::{TitleDetails, TitleList, TitleSummary};
+use ottbox_protocol::dbus::{
+    Catalog1Proxy, Error, LoginState as DbusLogin, Player1Proxy, Session1Proxy, Tile,
+};
+use tokio::sync::mpsc;
+use zbus::export::futures_core::Stream;
+
+use crate::daemon::{DaemonLink, LinkError};
+use crate::event::{Command, ErrorReport, LoginState, PlayState, PlayerStatus, Update};
+use crate::runner::{Event, EventSink};
+
+/// Which bus the daemon is on.
+#[derive(Debug, Clone)]
+pub enum BusChoice {
+    /// The system bus (the box).
+    System,
+    /// The session bus (development).
+    Session,
+    /// An explicit address (tests).
+    Address(String),
+}
+
+/// The link; [`DaemonLink::start`] spawns its thread.
+#[derive(Debug)]
+pub struct DbusLink {
+    bus: BusChoice,
+    commands: Option<mpsc::UnboundedSender<Command>>,
+}
+
+impl DbusLink {
+    /// A link to the daemon on `bus`.
+    pub fn new(bus: BusChoice) -> Self {
+        Self {
+            bus,
+            commands: None,
+        }
+    }
+}
+
+impl DaemonLink for DbusLink {
+    fn start(&mut self, sink: EventSink) -> Result<(), LinkError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.commands = Some(tx);
+        let bus = self.bus.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| LinkError::Bus(e.to_string()))?;
+        std::thread::Builder::new()
+            .name("dbus-link".into())
+            .spawn(move || runtime.block_on(run(bus, sink, rx)))
+            .map_err(|e| LinkError::Bus(e.to_string()))?;
+        Ok(())
+    }
+
+    fn send(&mut self, command: Command) -> Result<(), LinkError> {
+        self.commands
+            .as_ref()
+            .ok_or_else(|| LinkError::Bus("the link is not started".into()))?
+            .send(command)
+            .map_err(|_| LinkError::Closed)
+    }
+}
+
+/// Connects, serves until the daemon goes away, and starts again.
+async fn run(bus: BusChoice, sink: EventSink, mut commands: mpsc::UnboundedReceiver<Command>) {
+    let mut lost_reported = false;
+    loop {
+        match session(&bus, &sink, &mut commands).await {
+            Outcome::UiClosed => return,
+            Outcome::Lost(why) => {
+                if !lost_reported {
+                    eprintln!("ottbox-ui: ottboxd unavailable: {why}");
+                    if sink
+                        .send(Event::Update(Box::new(Update::DaemonLost)))
+                        .is_err()
+                    {
+                        return;
+                    }
+                    lost_reported = true;
+                }
+            }
+        }
+        // Commands sent while the daemon is away are dropped: the screen
+        // asks again when it comes back (LoadHome follows the login state).
+        while commands.try_recv().is_ok() {}
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if let Ok(true) = daemon_present(&bus).await {
+            lost_reported = false;
+        }
+    }
+}
+
+enum Outcome {
+    UiClosed,
+    Lost(String),
+}
+
+async fn connect(bus: &BusChoice) -> zbus::Result<zbus::Connection> {
+    match bus {
+        BusChoice::System => zbus::Connection::system().await,
+        BusChoice::Session => zbus::Connection::session().await,
+        BusChoice::Address(a) => zbus::connection::Builder::address(a.as_str()).build().await,
+    }
+}
+
+async fn daemon_present(bus: &BusChoice) -> zbus::Result<bool> {
+    let conn = connect(bus).await?;
+    let dbus = zbus::fdo::DBusProxy::new(&conn).await?;
+    Ok(dbus
+        .name_has_owner(ottbox_protocol::dbus::SERVICE.try_into()?)
+        .await?)
+}
+
+async fn next<S: Stream + Unpin>(s: &mut S) -> Option<S::Item> {
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *s).poll_next(cx)).await
+}
+
+/// One connection's life: report the state, then relay both ways.
+async fn session(
+    bus: &BusChoice,
+    sink: &EventSink,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+) -> Outcome {
+    let lost = |e: zbus::Error| Outcome::Lost(e.to_string());
+    let conn = match connect(bus).await {
+        Ok(c) => c,
+        Err(e) => return lost(e),
+    };
+    let proxies = async {
+        Ok::<_, zbus::Error>((
+            Session1Proxy::new(&conn).await?,
+            Catalog1Proxy::new(&conn).await?,
+            Player1Proxy::new(&conn).await?,
+            zbus::fdo::DBusProxy::new(&conn).await?,
+        ))
+    };
+    let (session, catalog, player, dbus) = match proxies.await {
+        Ok(p) => p,
+        Err(e) => return lost(e),
+    };
+    let send = |u: Update| sink.send(Event::Update(Box::new(u))).is_ok();
+    // The daemon must be there now; if not, report lost and retry.
+    let state = match session.state().await {
+        Ok(s) => s,
+        Err(e) => return lost(e),
+    };
+    if !send(Update::DaemonBack) || !send(login_update(&state)) {
+        return Outcome::UiClosed;
+    }
+    let (mut login_changes, mut rows, mut offline, mut player_changes, mut owner) = (
+        session.receive_state_changed().await,
+        match catalog.receive_rows_changed().await {
+            Ok(s) => s,
+            Err(e) => return lost(e),
+        },
+        catalog.receive_offline_changed().await,
+        player.receive_state_changed().await,
+        match dbus
+            .receive_name_owner_changed_with_args(&[(0, ottbox_protocol::dbus::SERVICE)])
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return lost(e),
+        },
+    );
+    loop {
+        tokio::select! {
+            command = commands.recv() => {
+                let Some(command) = command else { return Outcome::UiClosed };
+                for update in execute(&session, &catalog, &player, command).await {
+                    if !send(update) {
+                        return Outcome::UiClosed;
+                    }
+                }
+            }
+            Some(change) = next(&mut login_changes) => {
+                let state = change.get().await.unwrap_or_default();
+                // A new code comes with the StartLogin reply; here only the
+                // transitions to logged in / out matter.
+                if DbusLogin::parse(&state) != Some(DbusLogin::Pending) {
+                    if !send(login_update(&state)) {
+                        return Outcome::UiClosed;
+                    }
+                }
+            }
+            Some(_) = next(&mut rows) => {
+                if let Some(update) = home(&catalog).await {
+                    if !send(update) {
+                        return Outcome::UiClosed;
+                    }
+                }
+            }
+            Some(_) = next(&mut offline) => {
+                if let Some(update) = home(&catalog).await {
+                    if !send(update) {
+                        return Outcome::UiClosed;
+                    }
+                }
+            }
+            Some(_) = next(&mut player_changes) => {
+                if let Some(update) = player_update(&player, &catalog).await {
+                    if !send(update) {
+                        return Outcome::UiClosed;
+                    }
+                }
+            }
+            Some(signal) = next(&mut owner) => {
+                let gone = signal.args().map(|a| a.new_owner().is_none()).unwrap_or(true);
+                if gone {
+                    return Outcome::Lost("ottboxd left the bus".into());
+                }
+            }
+        }
+    }
+}
+
+fn login_update(state: &str) -> Update {
+    Update::Login {
+        login: match DbusLogin::parse(state) {
+            Some(DbusLogin::LoggedIn) => LoginState::LoggedIn,
+            _ => LoginState::LoggedOut,
+        },
+    }
+}
+
+fn error(e: &Error) -> Update {
+    Update::Error {
+        error: ErrorReport {
+            code: e.code().to_owned(),
+            message: e.message(),
+        },
+    }
+}
+
+async fn home(catalog: &Catalog1Proxy<'_>) -> Option<Update> {
+    match catalog.home().await {
+        Ok(view) => Some(Update::Home {
+            offline: view.offline,
+            home: (&view).into(),
+        }),
+        // Not logged in yet: the login screen is showing; nothing to say.
+        Err(Error::NotLoggedIn(_)) => None,
+        Err(e) => Some(error(&e)),
+    }
+}
+
+fn list(tiles: &[Tile]) -> TitleList {
+    TitleList {
+        results: tiles.iter().map(TitleSummary::from).collect(),
+    }
+}
+
+async fn player_update(player: &Player1Proxy<'_>, catalog: &Catalog1Proxy<'_>) -> Option<Update> {
+    let state = player.state().await.ok()?;
+    let title_id = player.title().await.unwrap_or_default();
+    let title = if title_id.is_empty() {
+        String::new()
+    } else {
+        catalog
+            .details(&title_id)
+            .await
+            .map(|d| d.tile.name)
+            .unwrap_or(title_id)
+    };
+    Some(Update::Player {
+        status: PlayerStatus {
+            state: match state.as_str() {
+                "playing" => PlayState::Playing,
+                "paused" => PlayState::Paused,
+                "loading" | "buffering" => PlayState::Buffering,
+                "error" => PlayState::Error,
+                _ => PlayState::Stopped,
+            },
+            title,
+            position_s: player.position().await.unwrap_or(0.0),
+            duration_s: player.duration().await.unwrap_or(0.0),
+            buffer_s: 0.0,
+            rendition: String::new(),
+            bitrate: 0,
+            ad: None,
+        },
+    })
+}
+
+/// Carries out one command; returns what to tell the UI.
+async fn execute(
+    session: &Session1Proxy<'_>,
+    catalog: &Catalog1Proxy<'_>,
+    player: &Player1Proxy<'_>,
+    command: Command,
+) -> Vec<Update> {
+    let done = |r: Result<(), Error>| r.err().map(|e| error(&e)).into_iter().collect();
+    match command {
+        Command::StartLogin => match session.start_login().await {
+            Ok(code) => vec![Update::Login {
+                login: LoginState::ShowingCode {
+                    user_code: code.user_code,
+                    verification_uri: code.verification_uri,
+                    verification_uri_complete: code.qr_payload,
+                },
+            }],
+            Err(e) => vec![error(&e)],
+        },
+        Command::Logout => done(session.logout().await),
+        Command::LoadHome => home(catalog).await.into_iter().collect(),
+        Command::Search { query } => match catalog.search(&query).await {
+            Ok(tiles) => vec![Update::SearchResults {
+                query,
+                results: list(&tiles),
+            }],
+            Err(e) => vec![error(&e)],
+        },
+        Command::LoadDetails { title_id } => {
+            let details = catalog.details(&title_id).await;
+            let similar = catalog.similar(&title_id).await.unwrap_or_default();
+            match details {
+                Ok(d) => vec![Update::Details {
+                    details: TitleDetails::from(&d),
+                    similar: list(&similar),
+                }],
+                Err(e) => vec![error(&e)],
+            }
+        }
+        Command::Play { title_id, from_s } => done(player.play(&title_id, from_s).await),
+        Command::Pause => done(player.pause().await),
+        Command::Resume => done(player.resume().await),
+        Command::Seek { position_s } => done(player.seek(position_s).await),
+        Command::Stop => done(player.stop().await),
+        Command::FetchPoster { path } => match poster_title(&path) {
+            Some(id) => match catalog.poster(id).await {
+                Ok(png) => vec![Update::Poster { path, png }],
+                // A missing poster leaves the tile's placeholder: no banner.
+                Err(_) => Vec::new(),
+            },
+            None => Vec::new(),
+        },
+        // Not on the daemon yet (playback issue): previews, settings and
+        // row paging are accepted and ignored rather than shown as errors.
+        Command::Preview { .. }
+        | Command::StopPreview
+        | Command::SetMaxResolution { .. }
+        | Command::SetSubtitles { .. }
+        | Command::SetAudioLanguage { .. }
+        | Command::LoadRowPage { .. } => Vec::new(),
+    }
+}
+
+/// `/api/v1/titles/{id}/poster.png` → `id`.
+fn poster_title(path: &str) -> Option<&str> {
+    path.strip_prefix("/api/v1/titles/")?
+        .strip_suffix("/poster.png")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poster_paths_name_their_title() {
+        assert_eq!(poster_title("/api/v1/titles/ml-1/poster.png"), Some("ml-1"));
+        assert_eq!(poster_title("/elsewhere.png"), None);
+    }
+}
