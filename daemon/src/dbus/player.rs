@@ -72,11 +72,18 @@ impl PlayerIface {
             .await
             .map_err(|e| headend_error(&e))?;
         let local = resume::get(&self.core.store, title_id).map(|r| r.position_s);
-        self.position = if from_s >= 0.0 {
+        let start = if from_s >= 0.0 {
             from_s
         } else {
             local.unwrap_or(session.resume_s)
         };
+        if session.duration_s > 0.0 && start > session.duration_s {
+            return Err(Error::InvalidArgument(format!(
+                "{title_id} is {:.0} s long; cannot start at {start:.0} s",
+                session.duration_s
+            )));
+        }
+        self.position = start;
         self.duration = session.duration_s;
         self.title = Some(details.tile);
         self.state = "loading";
