@@ -28,6 +28,8 @@ const CAPS_CENC: &str = "application/x-cenc";
 const CAPS_CBCS: &str = "application/x-cbcs";
 const ORIGINAL_MEDIA_TYPE: &str = "original-media-type";
 const PROTECTION_SYSTEM: &str = "protection-system";
+/// 1.22's qtdemux says `cbcs` this way, in `application/x-cenc` caps.
+const CIPHER_MODE: &str = "cipher-mode";
 
 /// What the application sets.
 #[derive(Debug, Default)]
@@ -160,25 +162,30 @@ impl ElementImpl for Decryptor {
     }
 }
 
-/// `application/x-cenc` and `application/x-cbcs` for both systems.
+/// The protection systems we decrypt for.
+const SYSTEMS: [&str; 2] = [COMMON_SYSTEM_ID, CLEARKEY_SYSTEM_ID];
+
+/// `application/x-cenc` and `application/x-cbcs` for each system, one
+/// structure per system: `gst_protection_select_system` (1.22) only reads
+/// `protection-system` when it is a plain string, not a list.
 fn sink_template_caps() -> gst::Caps {
-    let systems = gst::List::new([COMMON_SYSTEM_ID, CLEARKEY_SYSTEM_ID]);
-    gst::Caps::builder_full()
-        .structure(
-            gst::Structure::builder(CAPS_CENC)
-                .field(PROTECTION_SYSTEM, &systems)
-                .build(),
-        )
-        .structure(
-            gst::Structure::builder(CAPS_CBCS)
-                .field(PROTECTION_SYSTEM, &systems)
-                .build(),
-        )
-        .build()
+    let mut caps = gst::Caps::new_empty();
+    let caps_mut = caps.make_mut();
+    for name in [CAPS_CENC, CAPS_CBCS] {
+        for system in SYSTEMS {
+            caps_mut.append_structure(
+                gst::Structure::builder(name)
+                    .field(PROTECTION_SYSTEM, system)
+                    .build(),
+            );
+        }
+    }
+    caps
 }
 
 /// Encrypted caps → the media inside: `application/x-cenc,
-/// original-media-type=video/x-h264, protection-system=…, stream-format=avc`
+/// original-media-type=video/x-h264, protection-system=…, cipher-mode=cenc,
+/// stream-format=avc`
 /// becomes `video/x-h264, stream-format=avc`. A structure that does not say
 /// what it carries (our own template, in caps queries before the demuxer
 /// has spoken) could be anything: ANY.
@@ -191,7 +198,7 @@ fn decrypted_caps(caps: &gst::CapsRef) -> gst::Caps {
         };
         let mut plain = s.to_owned();
         plain.set_name(original);
-        plain.remove_fields([ORIGINAL_MEDIA_TYPE, PROTECTION_SYSTEM]);
+        plain.remove_fields([ORIGINAL_MEDIA_TYPE, PROTECTION_SYSTEM, CIPHER_MODE]);
         out_mut.append_structure(plain);
     }
     out
@@ -199,16 +206,17 @@ fn decrypted_caps(caps: &gst::CapsRef) -> gst::Caps {
 
 /// Media caps → every encrypted form of it we accept.
 fn encrypted_caps(caps: &gst::CapsRef) -> gst::Caps {
-    let systems = gst::List::new([COMMON_SYSTEM_ID, CLEARKEY_SYSTEM_ID]);
     let mut out = gst::Caps::new_empty();
     let out_mut = out.make_mut();
     for s in caps.iter() {
         for name in [CAPS_CENC, CAPS_CBCS] {
-            let mut enc = s.to_owned();
-            enc.set(ORIGINAL_MEDIA_TYPE, s.name().as_str());
-            enc.set(PROTECTION_SYSTEM, &systems);
-            enc.set_name(name);
-            out_mut.append_structure(enc);
+            for system in SYSTEMS {
+                let mut enc = s.to_owned();
+                enc.set(ORIGINAL_MEDIA_TYPE, s.name().as_str());
+                enc.set(PROTECTION_SYSTEM, system);
+                enc.set_name(name);
+                out_mut.append_structure(enc);
+            }
         }
     }
     out
@@ -255,7 +263,7 @@ impl BaseTransformImpl for Decryptor {
         gst::debug!(CAT, imp = self, "caps {incaps} -> {outcaps}");
         let cbcs = incaps
             .structure(0)
-            .is_some_and(|s| s.name().as_str() == CAPS_CBCS);
+            .is_some_and(|s| s.name() == CAPS_CBCS || s.get::<&str>(CIPHER_MODE) == Ok("cbcs"));
         if let Some(state) = lock(&self.state).as_mut() {
             state.cbcs_caps = cbcs;
         }
@@ -277,6 +285,7 @@ impl BaseTransformImpl for Decryptor {
         let cbcs_caps = lock(&self.state).as_ref().is_some_and(|s| s.cbcs_caps);
         let info = SampleInfo::from_structure(meta.info(), cbcs_caps).map_err(|e| self.fail(e))?;
         if let Some(info) = info {
+            gst::trace!(CAT, imp = self, "sample of {} bytes: {info:?}", buf.size());
             let mut map = buf.map_writable().map_err(|_| {
                 self.fail(DecryptError::BadMeta("sample buffer is not writable".into()))
             })?;
