@@ -23,7 +23,7 @@ use ottbox_headend::db::{Db, assets};
 use ottbox_headend::ingest::{self, IngestOptions};
 use ottbox_headend::keystore::MasterKey;
 use ottbox_headend::sample;
-use ottboxd::media::decryptor::{self, Decryptor, ERROR_DETAILS};
+use ottboxd::media::decryptor::{self, COMMON_SYSTEM_ID, Decryptor, ERROR_DETAILS, PSSH_MESSAGE};
 use ottboxd::media::keyring::{KeyRing, Kid};
 
 /// (asset id, scheme, palette index).
@@ -100,7 +100,9 @@ enum Outcome {
     NoFrame,
 }
 
-fn play(media: &Path, ring: &KeyRing) -> Outcome {
+/// Plays `media` until the first frame, an error or the end; also returns
+/// the system ids of the PSSH messages seen on the bus.
+fn play(media: &Path, ring: &KeyRing) -> (Outcome, Vec<String>) {
     gst::init().expect("gstreamer initialises");
     decryptor::register().expect("element registers");
     let pipeline = gst::parse::launch(&format!(
@@ -128,30 +130,45 @@ fn play(media: &Path, ring: &KeyRing) -> Outcome {
 
     // A guard against a stalled pipeline, not a performance check.
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut pssh = Vec::new();
     let outcome = loop {
         assert!(Instant::now() < deadline, "pipeline stalled on {}", media.display());
         if let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(100)) {
             break corner(&sample);
         }
-        if let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Eos]) {
+        if let Some(msg) = bus.pop() {
             match msg.view() {
                 gst::MessageView::Error(e) => {
                     break Outcome::Error(e.error().to_string(), e.details().map(|d| d.to_owned()));
                 }
-                _ => {
+                gst::MessageView::Eos(_) => {
                     // EOS may race the last sample.
                     break sink
                         .try_pull_sample(gst::ClockTime::ZERO)
                         .map_or(Outcome::NoFrame, |s| corner(&s));
                 }
+                gst::MessageView::Element(e) => {
+                    if let Some(s) = e.structure().filter(|s| s.name() == PSSH_MESSAGE) {
+                        pssh.push(s.get::<String>("system-id").expect("system-id"));
+                    }
+                }
+                _ => {}
             }
+            continue;
         }
         if sink.is_eos() {
             break Outcome::NoFrame;
         }
     };
+    // Messages posted before the frame won the race (read before NULL,
+    // which flushes the bus).
+    while let Some(msg) = bus.pop() {
+        if let Some(s) = msg.structure().filter(|s| s.name() == PSSH_MESSAGE) {
+            pssh.push(s.get::<String>("system-id").expect("system-id"));
+        }
+    }
     pipeline.set_state(gst::State::Null).expect("stops");
-    outcome
+    (outcome, pssh)
 }
 
 fn corner(sample: &gst::Sample) -> Outcome {
@@ -182,7 +199,8 @@ fn ring_of(keys: &[(Kid, [u8; 16])]) -> KeyRing {
 #[test]
 fn cenc_and_cbcs_segments_decode_to_the_title_colour() {
     for (title, (id, ..)) in fixture().titles.iter().zip(TITLES) {
-        match play(&title.media, &ring_of(&title.keys)) {
+        let (outcome, pssh) = play(&title.media, &ring_of(&title.keys));
+        match outcome {
             Outcome::Frame(c) => assert!(
                 close_to(c, title.colour),
                 "{id}: corner {c:?}, want {:?}",
@@ -190,6 +208,10 @@ fn cenc_and_cbcs_segments_decode_to_the_title_colour() {
             ),
             other => panic!("{id}: no frame: {other:?}"),
         }
+        assert!(
+            pssh.iter().any(|s| s == COMMON_SYSTEM_ID),
+            "{id}: the init segment's Common PSSH reached the bus: {pssh:?}"
+        );
     }
 }
 
@@ -198,7 +220,7 @@ fn a_missing_key_names_the_kid_on_the_bus() {
     for (title, (id, ..)) in fixture().titles.iter().zip(TITLES) {
         // The key ring has every key but this title's.
         let ring = ring_of(&[(Kid([0x99; 16]), [0; 16])]);
-        match play(&title.media, &ring) {
+        match play(&title.media, &ring).0 {
             Outcome::Error(message, Some(details)) => {
                 assert_eq!(details.name(), ERROR_DETAILS, "{id}");
                 assert_eq!(details.get::<&str>("code").expect("code"), "decrypt.no_key");
@@ -221,7 +243,8 @@ fn a_wrong_key_gives_no_picture_and_no_crash() {
         // Decryption "succeeds" (CENC has no integrity check), the decoder
         // gets garbage: it may error out, or decode noise; it must not show
         // the title, and the pipeline must end.
-        let outcome = play(&title.media, &ring_of(&wrong));
+        let (outcome, _) = play(&title.media, &ring_of(&wrong));
+        eprintln!("{id} with a wrong key: {outcome:?}");
         if let Outcome::Frame(c) = outcome {
             assert!(!close_to(c, title.colour), "{id}: {c:?} with a wrong key");
         }
