@@ -118,7 +118,8 @@ fn cenc_samples_with_subsamples_come_out_clear() {
     assert!(!s.has_field("protection-system") && !s.has_field("original-media-type"));
 
     // A clear sample (no meta) in the same stream passes untouched.
-    h.push(gst::Buffer::from_slice(plaintext(50))).expect("accepted");
+    h.push(gst::Buffer::from_slice(plaintext(50)))
+        .expect("accepted");
     assert_eq!(pull_bytes(&mut h).0, plaintext(50));
 }
 
@@ -131,7 +132,10 @@ fn cbcs_pattern_with_constant_iv_and_partial_block_comes_out_clear() {
 fn cbcs_named_by_cipher_mode_in_cenc_caps_as_qtdemux_1_22_does() {
     // qtdemux 1.22 outputs application/x-cenc, cipher-mode=cbcs; without a
     // cipher-mode in the meta, the caps decide.
-    cbcs_round_trip(&CENC_CAPS.replace("alignment", "cipher-mode=(string)cbcs, alignment"), false);
+    cbcs_round_trip(
+        &CENC_CAPS.replace("alignment", "cipher-mode=(string)cbcs, alignment"),
+        false,
+    );
 }
 
 fn cbcs_round_trip(caps: &str, cipher_mode_in_meta: bool) {
@@ -197,7 +201,11 @@ fn error_on(bus: &gst::Bus) -> (glib::Error, String, gst::Structure) {
         unreachable!("filtered for errors");
     };
     let details = err.details().expect("details").to_owned();
-    (err.error(), err.debug().map(|d| d.to_string()).unwrap_or_default(), details)
+    (
+        err.error(),
+        err.debug().map(|d| d.to_string()).unwrap_or_default(),
+        details,
+    )
 }
 
 #[test]
@@ -246,7 +254,8 @@ fn malformed_meta_is_a_clear_decrypt_error() {
     let (err, debug, details) = error_on(&bus);
     assert!(err.matches(gst::StreamError::Decrypt), "{err}");
     assert!(
-        err.message().contains("subsamples cover 400 bytes but the sample has 64"),
+        err.message()
+            .contains("subsamples cover 400 bytes but the sample has 64"),
         "{err}"
     );
     assert!(debug.contains("cenc.subsamples_mismatch"), "{debug}");
@@ -264,24 +273,32 @@ fn malformed_meta_is_a_clear_decrypt_error() {
         Err(gst::FlowError::Error)
     );
     let (_, _, details) = error_on(&bus);
-    assert_eq!(details.get::<&str>("code").expect("code"), "decrypt.bad_meta");
+    assert_eq!(
+        details.get::<&str>("code").expect("code"),
+        "decrypt.bad_meta"
+    );
 }
 
 #[test]
 fn protection_events_are_posted_for_the_license_client() {
     let (mut h, bus) = harness(CENC_CAPS, &ring_with_key());
     let pssh = gst::Buffer::from_slice(*b"\0\0\0\x20psshfake-box-for-the-test");
-    assert!(h.push_event(
-        gst::event::Protection::builder(COMMON_SYSTEM_ID, &pssh)
-            .origin("isobmff/pssh")
-            .build()
-    ));
+    assert!(
+        h.push_event(
+            gst::event::Protection::builder(COMMON_SYSTEM_ID, &pssh)
+                .origin("isobmff/pssh")
+                .build()
+        )
+    );
     let msg = bus
         .pop_filtered(&[gst::MessageType::Element])
         .expect("element message");
     let s = msg.structure().expect("structure");
     assert_eq!(s.name(), PSSH_MESSAGE);
-    assert_eq!(s.get::<&str>("system-id").expect("system-id"), COMMON_SYSTEM_ID);
+    assert_eq!(
+        s.get::<&str>("system-id").expect("system-id"),
+        COMMON_SYSTEM_ID
+    );
     assert_eq!(s.get::<&str>("origin").expect("origin"), "isobmff/pssh");
     let data = s.get::<gst::Buffer>("data").expect("data");
     assert_eq!(
@@ -309,8 +326,8 @@ fn the_factory_is_a_decryptor_for_both_systems() {
         for system in [COMMON_SYSTEM_ID, decryptor::CLEARKEY_SYSTEM_ID] {
             // A plain string field: qtdemux's check ignores lists.
             assert!(
-                sink.iter().any(|s| s.name() == media
-                    && s.get::<&str>("protection-system") == Ok(system)),
+                sink.iter()
+                    .any(|s| s.name() == media && s.get::<&str>("protection-system") == Ok(system)),
                 "{media} {system} in {sink}"
             );
         }

@@ -27,7 +27,8 @@ use ottboxd::media::decryptor::{self, COMMON_SYSTEM_ID, Decryptor, ERROR_DETAILS
 use ottboxd::media::keyring::{KeyRing, Kid};
 
 /// (asset id, scheme, palette index).
-const TITLES: [(&str, Scheme, usize); 2] = [("dec-cenc", Scheme::Cenc, 0), ("dec-cbcs", Scheme::Cbcs, 1)];
+const TITLES: [(&str, Scheme, usize); 2] =
+    [("dec-cenc", Scheme::Cenc, 0), ("dec-cbcs", Scheme::Cbcs, 1)];
 
 struct Title {
     /// init.mp4 followed by the first media segment, in one file.
@@ -132,7 +133,11 @@ fn play(media: &Path, ring: &KeyRing) -> (Outcome, Vec<String>) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut pssh = Vec::new();
     let outcome = loop {
-        assert!(Instant::now() < deadline, "pipeline stalled on {}", media.display());
+        assert!(
+            Instant::now() < deadline,
+            "pipeline stalled on {}",
+            media.display()
+        );
         if let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(100)) {
             break corner(&sample);
         }
@@ -239,7 +244,11 @@ fn a_missing_key_names_the_kid_on_the_bus() {
 #[test]
 fn a_wrong_key_gives_no_picture_and_no_crash() {
     for (title, (id, ..)) in fixture().titles.iter().zip(TITLES) {
-        let wrong: Vec<_> = title.keys.iter().map(|(kid, _)| (*kid, [7u8; 16])).collect();
+        let wrong: Vec<_> = title
+            .keys
+            .iter()
+            .map(|(kid, _)| (*kid, [7u8; 16]))
+            .collect();
         // Decryption "succeeds" (CENC has no integrity check), the decoder
         // gets garbage: it may error out, or decode noise; it must not show
         // the title, and the pipeline must end.

@@ -314,12 +314,15 @@ mod tests {
                 for (s, e) in ranges {
                     let mut enc = cbc::Encryptor::<Aes128>::new(&KEY.into(), iv.into());
                     let blocks = (e - s) / 16;
-                    let (c, k) = if skip == 0 { (1, 0) } else { (crypt as usize, skip as usize) };
+                    let (c, k) = if skip == 0 {
+                        (1, 0)
+                    } else {
+                        (crypt as usize, skip as usize)
+                    };
                     for b in 0..blocks {
                         if b % (c + k) < c {
                             let off = s + b * 16;
-                            let block: [u8; 16] =
-                                data[off..off + 16].try_into().expect("block");
+                            let block: [u8; 16] = data[off..off + 16].try_into().expect("block");
                             let mut g = block.into();
                             enc.encrypt_block_mut(&mut g);
                             data[off..off + 16].copy_from_slice(&g);
@@ -345,13 +348,21 @@ mod tests {
 
     #[test]
     fn subsample_map_parses_big_endian_entries() {
-        let bytes = [0x00, 0x05, 0x00, 0x00, 0x01, 0x00, 0x01, 0x02, 0xde, 0xad, 0xbe, 0xef, 0xff];
+        let bytes = [
+            0x00, 0x05, 0x00, 0x00, 0x01, 0x00, 0x01, 0x02, 0xde, 0xad, 0xbe, 0xef, 0xff,
+        ];
         let map = parse_subsamples(&bytes, 2).expect("parses");
         assert_eq!(
             map,
             [
-                Subsample { clear: 5, protected: 256 },
-                Subsample { clear: 0x0102, protected: 0xdead_beef }
+                Subsample {
+                    clear: 5,
+                    protected: 256
+                },
+                Subsample {
+                    clear: 0x0102,
+                    protected: 0xdead_beef
+                }
             ]
         );
     }
@@ -385,10 +396,22 @@ mod tests {
         round_trip(&[9; 16], Scheme::Cenc, &[], 33);
         // The keystream continues across protected ranges, mid-block.
         let map = [
-            Subsample { clear: 7, protected: 21 },
-            Subsample { clear: 100, protected: 3 },
-            Subsample { clear: 0, protected: 0 },
-            Subsample { clear: 2, protected: 500 },
+            Subsample {
+                clear: 7,
+                protected: 21,
+            },
+            Subsample {
+                clear: 100,
+                protected: 3,
+            },
+            Subsample {
+                clear: 0,
+                protected: 0,
+            },
+            Subsample {
+                clear: 2,
+                protected: 500,
+            },
         ];
         round_trip(&[1, 2, 3, 4, 5, 6, 7, 8], Scheme::Cenc, &map, 633);
     }
@@ -405,7 +428,10 @@ mod tests {
         let scheme = Scheme::Cbcs { crypt: 1, skip: 9 };
         // 2 patterns + 3 blocks + 5 bytes, behind a 10-byte clear header.
         let len = 10 + 23 * 16 + 5;
-        let map = [Subsample { clear: 10, protected: (len - 10) as u32 }];
+        let map = [Subsample {
+            clear: 10,
+            protected: (len - 10) as u32,
+        }];
         round_trip(&[3; 16], scheme, &map, len);
 
         let plain = plaintext(len);
@@ -425,18 +451,35 @@ mod tests {
     fn cbcs_resets_the_iv_at_each_subsample() {
         let scheme = Scheme::Cbcs { crypt: 1, skip: 9 };
         let map = [
-            Subsample { clear: 4, protected: 200 },
-            Subsample { clear: 4, protected: 16 * 12 + 3 },
-            Subsample { clear: 20, protected: 15 },
+            Subsample {
+                clear: 4,
+                protected: 200,
+            },
+            Subsample {
+                clear: 4,
+                protected: 16 * 12 + 3,
+            },
+            Subsample {
+                clear: 20,
+                protected: 15,
+            },
         ];
-        let len = map.iter().map(|s| s.clear as usize + s.protected as usize).sum();
+        let len = map
+            .iter()
+            .map(|s| s.clear as usize + s.protected as usize)
+            .sum();
         round_trip(&[5; 16], scheme, &map, len);
         round_trip(&[5; 8], scheme, &map, len);
     }
 
     #[test]
     fn cbcs_without_pattern_encrypts_every_full_block() {
-        round_trip(&[6; 16], Scheme::Cbcs { crypt: 0, skip: 0 }, &[], 16 * 40 + 7);
+        round_trip(
+            &[6; 16],
+            Scheme::Cbcs { crypt: 0, skip: 0 },
+            &[],
+            16 * 40 + 7,
+        );
         round_trip(&[6; 16], Scheme::Cbcs { crypt: 1, skip: 0 }, &[], 16 * 3);
         // A 5:5 pattern with fewer than 5 blocks left at the end.
         round_trip(&[6; 16], Scheme::Cbcs { crypt: 5, skip: 5 }, &[], 16 * 13);
@@ -447,12 +490,24 @@ mod tests {
         let mut data = vec![0u8; 32];
         let err = decrypt_sample(&KEY, &[0; 12], Scheme::Cenc, &[], &mut data).expect_err("iv");
         assert_eq!(err, CencError::BadIvSize(12));
-        let map = [Subsample { clear: 10, protected: 30 }];
+        let map = [Subsample {
+            clear: 10,
+            protected: 30,
+        }];
         let err = decrypt_sample(&KEY, &[0; 8], Scheme::Cenc, &map, &mut data).expect_err("map");
         assert_eq!(err.code(), "cenc.subsamples_mismatch");
-        assert!(err.to_string().contains("cover 40 bytes but the sample has 32"));
-        let err = decrypt_sample(&KEY, &[0; 16], Scheme::Cbcs { crypt: 0, skip: 9 }, &[], &mut data)
-            .expect_err("pattern");
+        assert!(
+            err.to_string()
+                .contains("cover 40 bytes but the sample has 32")
+        );
+        let err = decrypt_sample(
+            &KEY,
+            &[0; 16],
+            Scheme::Cbcs { crypt: 0, skip: 9 },
+            &[],
+            &mut data,
+        )
+        .expect_err("pattern");
         assert_eq!(err.code(), "cenc.bad_pattern");
         assert_eq!(data, [0u8; 32], "nothing touched on error");
     }

@@ -86,7 +86,7 @@ pub fn decrypt_segment(
     iv: &[u8; 16],
     mut data: Vec<u8>,
 ) -> Result<Vec<u8>, SegmentCryptoError> {
-    if data.is_empty() || data.len() % BLOCK != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(BLOCK) {
         return Err(SegmentCryptoError::NotBlockAligned { len: data.len() });
     }
     let plain_len = cbc::Decryptor::<Aes128>::new(key.into(), iv.into())
@@ -121,7 +121,11 @@ mod tests {
         for len in [0, 1, 15, 16, 17, 188 * 7] {
             let plain: Vec<u8> = (0..len).map(|i| (i % 256) as u8).collect();
             let enc = encrypt(&iv, &plain);
-            assert_eq!(decrypt_segment(&KEY, &iv, enc).expect("decrypts"), plain, "{len}");
+            assert_eq!(
+                decrypt_segment(&KEY, &iv, enc).expect("decrypts"),
+                plain,
+                "{len}"
+            );
         }
     }
 
@@ -134,12 +138,22 @@ mod tests {
             parse_iv("0x00000000000000000000000000000102").expect("valid"),
             iv
         );
-        assert_eq!(parse_iv("0XFFffFFffFFffFFffFFffFFffFFffFFff").expect("valid"), [0xff; 16]);
+        assert_eq!(
+            parse_iv("0XFFffFFffFFffFFffFFffFFffFFffFFff").expect("valid"),
+            [0xff; 16]
+        );
     }
 
     #[test]
     fn bad_ivs_are_rejected() {
-        for attr in ["", "0x", "0102", "0x0102", "0x+0000000000000000000000000000001", "0xgg000000000000000000000000000000"] {
+        for attr in [
+            "",
+            "0x",
+            "0102",
+            "0x0102",
+            "0x+0000000000000000000000000000001",
+            "0xgg000000000000000000000000000000",
+        ] {
             let err = parse_iv(attr).expect_err(attr);
             assert_eq!(err.code(), "segment.bad_iv");
         }
@@ -150,7 +164,10 @@ mod tests {
         let iv = [9; 16];
         let enc = encrypt(&iv, &[0x47; 188 * 3]);
         let err = decrypt_segment(&KEY, &iv, enc[..enc.len() - 5].to_vec()).expect_err("truncated");
-        assert_eq!(err, SegmentCryptoError::NotBlockAligned { len: enc.len() - 5 });
+        assert_eq!(
+            err,
+            SegmentCryptoError::NotBlockAligned { len: enc.len() - 5 }
+        );
         assert!(err.to_string().contains("truncated"));
         assert_eq!(
             decrypt_segment(&KEY, &iv, Vec::new()),

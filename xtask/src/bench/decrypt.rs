@@ -20,10 +20,15 @@ const TARGET: f64 = 0.5;
 
 pub fn run() -> anyhow::Result<()> {
     let sizes: Vec<String> = SIZES.iter().map(usize::to_string).collect();
-    println!("bench: ottboxd decrypt (release), sizes {}", sizes.join(", "));
+    println!(
+        "bench: ottboxd decrypt (release), sizes {}",
+        sizes.join(", ")
+    );
     let ours = output(
         cargo()
-            .args(["bench", "--quiet", "-p", "ottboxd", "--bench", "decrypt", "--"])
+            .args([
+                "bench", "--quiet", "-p", "ottboxd", "--bench", "decrypt", "--",
+            ])
             .args(&sizes),
     )?;
     // "decrypt <mode> <bytes> <MB/s>"

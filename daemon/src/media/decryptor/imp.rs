@@ -102,7 +102,11 @@ impl Decryptor {
     /// Tells the application about a PSSH box.
     fn post_pssh(&self, event: &gst::event::Protection) {
         let (system_id, data, origin) = event.get_owned();
-        gst::debug!(CAT, imp = self, "protection event for {system_id} from {origin:?}");
+        gst::debug!(
+            CAT,
+            imp = self,
+            "protection event for {system_id} from {origin:?}"
+        );
         let s = gst::Structure::builder(PSSH_MESSAGE)
             .field("system-id", system_id)
             .field("data", data)
@@ -287,9 +291,12 @@ impl BaseTransformImpl for Decryptor {
         if let Some(info) = info {
             gst::trace!(CAT, imp = self, "sample of {} bytes: {info:?}", buf.size());
             let mut map = buf.map_writable().map_err(|_| {
-                self.fail(DecryptError::BadMeta("sample buffer is not writable".into()))
+                self.fail(DecryptError::BadMeta(
+                    "sample buffer is not writable".into(),
+                ))
             })?;
-            self.decrypt(&info, map.as_mut_slice()).map_err(|e| self.fail(e))?;
+            self.decrypt(&info, map.as_mut_slice())
+                .map_err(|e| self.fail(e))?;
             drop(map);
             if let Some(state) = lock(&self.state).as_mut() {
                 state.decrypted += 1;

@@ -43,7 +43,11 @@ impl SampleInfo {
         s: &gst::StructureRef,
         cbcs_caps: bool,
     ) -> Result<Option<Self>, DecryptError> {
-        if !s.get_optional::<bool>("encrypted").map_err(bad)?.unwrap_or(true) {
+        if !s
+            .get_optional::<bool>("encrypted")
+            .map_err(bad)?
+            .unwrap_or(true)
+        {
             return Ok(None);
         }
         let kid_buf = s.get::<gst::Buffer>("kid").map_err(bad)?;
@@ -71,11 +75,17 @@ impl SampleInfo {
             Scheme::Cenc
         };
         let iv = read_buffer(&s.get::<gst::Buffer>("iv").map_err(bad)?, "iv")?;
-        let count = s.get_optional::<u32>("subsample_count").map_err(bad)?.unwrap_or(0);
+        let count = s
+            .get_optional::<u32>("subsample_count")
+            .map_err(bad)?
+            .unwrap_or(0);
         let subsamples = if count == 0 {
             Vec::new()
         } else {
-            let map = read_buffer(&s.get::<gst::Buffer>("subsamples").map_err(bad)?, "subsamples")?;
+            let map = read_buffer(
+                &s.get::<gst::Buffer>("subsamples").map_err(bad)?,
+                "subsamples",
+            )?;
             cenc::parse_subsamples(&map, count as usize)
                 .map_err(|source| DecryptError::Cenc { kid, source })?
         };
@@ -133,13 +143,24 @@ mod tests {
             .field("subsample_count", 2u32)
             .field("subsamples", gst::Buffer::from_slice(map))
             .build();
-        let info = SampleInfo::from_structure(&s, false).expect("valid").expect("encrypted");
+        let info = SampleInfo::from_structure(&s, false)
+            .expect("valid")
+            .expect("encrypted");
         assert_eq!(info.kid, Kid([7; 16]));
         assert_eq!(info.scheme, Scheme::Cenc);
         assert_eq!(info.iv, [1; 8]);
         assert_eq!(
             info.subsamples,
-            [Subsample { clear: 4, protected: 12 }, Subsample { clear: 2, protected: 256 }]
+            [
+                Subsample {
+                    clear: 4,
+                    protected: 12
+                },
+                Subsample {
+                    clear: 2,
+                    protected: 256
+                }
+            ]
         );
     }
 
@@ -154,13 +175,17 @@ mod tests {
             .field("crypt_byte_block", 1u32)
             .field("skip_byte_block", 9u32)
             .build();
-        let info = SampleInfo::from_structure(&s, false).expect("valid").expect("encrypted");
+        let info = SampleInfo::from_structure(&s, false)
+            .expect("valid")
+            .expect("encrypted");
         assert_eq!(info.scheme, Scheme::Cbcs { crypt: 1, skip: 9 });
         assert!(info.subsamples.is_empty());
 
         // No cipher-mode: the caps decide.
         let s = base().build();
-        let info = SampleInfo::from_structure(&s, true).expect("valid").expect("encrypted");
+        let info = SampleInfo::from_structure(&s, true)
+            .expect("valid")
+            .expect("encrypted");
         assert_eq!(info.scheme, Scheme::Cbcs { crypt: 0, skip: 0 });
 
         let s = base().field("encrypted", false).build();
@@ -177,7 +202,9 @@ mod tests {
         assert_eq!(err.code(), "decrypt.bad_meta");
         assert!(err.to_string().contains("kid"), "{err}");
 
-        let s = base().field("kid", gst::Buffer::from_slice([7u8; 5])).build();
+        let s = base()
+            .field("kid", gst::Buffer::from_slice([7u8; 5]))
+            .build();
         let err = SampleInfo::from_structure(&s, false).expect_err("short kid");
         assert!(err.to_string().contains("5 bytes"), "{err}");
 
@@ -191,7 +218,10 @@ mod tests {
 
         let s = base().field("cipher-mode", "cens").build();
         let err = SampleInfo::from_structure(&s, false).expect_err("cens");
-        assert!(err.to_string().contains("\"cens\" is not supported"), "{err}");
+        assert!(
+            err.to_string().contains("\"cens\" is not supported"),
+            "{err}"
+        );
 
         let s = base()
             .field("cipher-mode", "cbcs")
