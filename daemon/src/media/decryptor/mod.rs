@@ -12,8 +12,11 @@
 //! "Decryptor" whose sink caps name one of the track's protection systems
 //! (from its PSSH boxes) in `protection-system`. This element accepts the
 //! Common PSSH system ([`COMMON_SYSTEM_ID`]) and W3C ClearKey
-//! ([`CLEARKEY_SYSTEM_ID`]). The demuxer then outputs caps such as
-//! `application/x-cenc, original-media-type=video/x-h264, ...` and attaches
+//! ([`CLEARKEY_SYSTEM_ID`]); the check only reads plain-string
+//! `protection-system` fields, so the sink template has one structure per
+//! system. The demuxer then outputs caps such as `application/x-cenc,
+//! original-media-type=video/x-h264, cipher-mode=cbcs, ...` (1.22 says
+//! `cbcs` with `cipher-mode`; `application/x-cbcs` is accepted too) and attaches
 //! a `GstProtectionMeta` to every encrypted sample (KID, IV, subsample map,
 //! pattern). The element turns the caps back into the original media type,
 //! decrypts each sample in place with [`crate::media::cenc`], and drops the
