@@ -8,6 +8,7 @@ use clap::Subcommand;
 use crate::util::run as run_cmd;
 
 mod api;
+mod decrypt;
 mod ingest;
 mod license;
 mod wrk;
@@ -22,6 +23,8 @@ pub enum Bench {
     License,
     /// Home and search requests/s and p99 latency with 200 connections (wrk).
     Api,
+    /// The box's CENC decryptor (cenc, cbcs) in MB/s beside `openssl speed`.
+    Decrypt,
 }
 
 /// Runs one benchmark.
@@ -31,6 +34,7 @@ pub fn run(what: Bench) -> anyhow::Result<()> {
         Bench::Ingest => ingest::run(),
         Bench::License => license::run(),
         Bench::Api => api::run(),
+        Bench::Decrypt => decrypt::run(),
     }
 }
 
