@@ -67,7 +67,10 @@ fn title_url(id: &str, file: &str) -> Url {
 /// The file on the origin that a URL of the title names.
 fn file_of(id: &str, url: &Url) -> PathBuf {
     let prefix = format!("/origin/{id}/");
-    let rel = url.path().strip_prefix(&prefix).expect("URL inside the title");
+    let rel = url
+        .path()
+        .strip_prefix(&prefix)
+        .expect("URL inside the title");
     title_dir(id).join(rel)
 }
 
@@ -78,9 +81,14 @@ fn load(id: &str, file: &str) -> Presentation {
     let mut p = Presentation::parse(&title_url(id, file), &bytes, &Limits::default())
         .unwrap_or_else(|e| panic!("{id}/{file}: {e}"));
     for fetch in p.pending() {
-        assert_eq!(fetch.kind, FetchKind::MediaPlaylist, "Shaka writes no SegmentBase here");
+        assert_eq!(
+            fetch.kind,
+            FetchKind::MediaPlaylist,
+            "Shaka writes no SegmentBase here"
+        );
         let body = std::fs::read(file_of(id, &fetch.url)).expect("media playlist on the origin");
-        p.supply(&fetch, &body).unwrap_or_else(|e| panic!("{}: {e}", fetch.url));
+        p.supply(&fetch, &body)
+            .unwrap_or_else(|e| panic!("{}: {e}", fetch.url));
     }
     assert!(p.pending().is_empty());
     p
@@ -95,7 +103,9 @@ struct Stored {
 fn stored(id: &str) -> Stored {
     let db = Db::open(&fixture().config.db_path()).expect("db");
     let conn = db.conn().expect("conn");
-    let asset = assets::get(&conn, id).expect("query").expect("asset recorded");
+    let asset = assets::get(&conn, id)
+        .expect("query")
+        .expect("asset recorded");
     Stored {
         duration: asset.duration_s,
         kids: assets::keys(&conn, id)
@@ -116,15 +126,33 @@ fn stored(id: &str) -> Stored {
 fn check_segments(id: &str, what: &str, segs: &[Segment], duration: f64, fmp4: bool) {
     assert!(!segs.is_empty(), "{id} {what}: segments");
     let sum: f64 = segs.iter().map(|s| s.duration).sum();
-    assert!((sum - duration).abs() < 0.15, "{id} {what}: {sum} s of segments for a {duration} s title");
+    assert!(
+        (sum - duration).abs() < 0.15,
+        "{id} {what}: {sum} s of segments for a {duration} s title"
+    );
     for pair in segs.windows(2) {
-        assert!((pair[0].start + pair[0].duration - pair[1].start).abs() < 1e-3, "{id} {what}: contiguous");
-        assert_eq!(pair[0].number + 1, pair[1].number, "{id} {what}: numbered in order");
+        assert!(
+            (pair[0].start + pair[0].duration - pair[1].start).abs() < 1e-3,
+            "{id} {what}: contiguous"
+        );
+        assert_eq!(
+            pair[0].number + 1,
+            pair[1].number,
+            "{id} {what}: numbered in order"
+        );
     }
     for s in segs {
-        assert!(file_of(id, &s.url).is_file(), "{id} {what}: {} on the origin", s.url);
+        assert!(
+            file_of(id, &s.url).is_file(),
+            "{id} {what}: {} on the origin",
+            s.url
+        );
         match (&s.init, fmp4) {
-            (Some(init), true) => assert!(file_of(id, &init.url).is_file(), "{id} {what}: init {}", init.url),
+            (Some(init), true) => assert!(
+                file_of(id, &init.url).is_file(),
+                "{id} {what}: init {}",
+                init.url
+            ),
             (None, false) => {}
             (init, _) => panic!("{id} {what}: init segment {init:?} for fmp4={fmp4}"),
         }
@@ -146,7 +174,11 @@ fn hls_of_real_ingests_matches_what_the_headend_stored() {
         assert_eq!(p.source, Source::Hls);
         assert!(!p.live, "{id}: VOD");
         let duration = p.duration.expect("duration from the segments");
-        assert!((duration - want.duration).abs() < 0.15, "{id}: {duration} vs {}", want.duration);
+        assert!(
+            (duration - want.duration).abs() < 0.15,
+            "{id}: {duration} vs {}",
+            want.duration
+        );
 
         let video: Vec<_> = p.periods[0]
             .tracks
@@ -154,13 +186,22 @@ fn hls_of_real_ingests_matches_what_the_headend_stored() {
             .filter(|t| t.kind == TrackKind::Video)
             .flat_map(|t| &t.renditions)
             .collect();
-        let sizes: BTreeSet<_> = video.iter().map(|r| (r.width.expect("w"), r.height.expect("h"))).collect();
+        let sizes: BTreeSet<_> = video
+            .iter()
+            .map(|r| (r.width.expect("w"), r.height.expect("h")))
+            .collect();
         assert_eq!(sizes, want.sizes, "{id}: the ladder");
         assert!(video.iter().all(|r| r.bandwidth > 0 && r.codecs.as_deref().is_some_and(|c| c.contains("avc1"))));
 
         let fmp4 = scheme != HeadendScheme::Aes128;
         for r in &video {
-            check_segments(id, &r.id, r.segments.ready().expect("listed"), want.duration, fmp4);
+            check_segments(
+                id,
+                &r.id,
+                r.segments.ready().expect("listed"),
+                want.duration,
+                fmp4,
+            );
         }
         if fmp4 {
             let audio = p.periods[0]
@@ -168,7 +209,10 @@ fn hls_of_real_ingests_matches_what_the_headend_stored() {
                 .iter()
                 .find(|t| t.kind == TrackKind::Audio)
                 .expect("an audio alternative");
-            assert_eq!((audio.language.as_deref(), audio.name.as_deref()), (Some("en"), Some("English")));
+            assert_eq!(
+                (audio.language.as_deref(), audio.name.as_deref()),
+                (Some("en"), Some("English"))
+            );
             let a = audio.renditions[0].segments.ready().expect("audio listed");
             check_segments(id, "audio", a, want.duration, true);
         }
@@ -180,15 +224,26 @@ fn hls_of_real_ingests_matches_what_the_headend_stored() {
             HeadendScheme::Cbcs => Scheme::Cbcs,
             _ => Scheme::Aes128,
         };
-        assert!(protections.iter().all(|k| k.scheme == expected_scheme), "{id}: {protections:?}");
+        assert!(
+            protections.iter().all(|k| k.scheme == expected_scheme),
+            "{id}: {protections:?}"
+        );
         if scheme == HeadendScheme::Aes128 {
             for k in &protections {
                 let uri = k.key_uri.as_ref().expect("key URI");
-                assert!(uri.as_str().starts_with(&format!("{PUBLIC_URL}/api/v1/license/hls/")), "{uri}");
+                assert!(
+                    uri.as_str()
+                        .starts_with(&format!("{PUBLIC_URL}/api/v1/license/hls/")),
+                    "{uri}"
+                );
                 assert!(k.iv.is_some(), "ffmpeg writes an explicit IV");
             }
         } else {
-            assert_eq!(kids_of(&p), want.kids, "{id}: the key ids the license server knows");
+            assert_eq!(
+                kids_of(&p),
+                want.kids,
+                "{id}: the key ids the license server knows"
+            );
         }
     }
 }
@@ -201,7 +256,11 @@ fn dash_of_real_ingests_matches_what_the_headend_stored() {
         assert_eq!(p.source, Source::Dash);
         assert_eq!(p.periods.len(), 1);
         let duration = p.duration.expect("mediaPresentationDuration");
-        assert!((duration - want.duration).abs() < 0.15, "{id}: {duration} vs {}", want.duration);
+        assert!(
+            (duration - want.duration).abs() < 0.15,
+            "{id}: {duration} vs {}",
+            want.duration
+        );
         let tracks = &p.periods[0].tracks;
         let sizes: BTreeSet<_> = tracks
             .iter()
@@ -210,20 +269,73 @@ fn dash_of_real_ingests_matches_what_the_headend_stored() {
             .map(|r| (r.width.expect("w"), r.height.expect("h")))
             .collect();
         assert_eq!(sizes, want.sizes, "{id}: the ladder");
-        let audio = tracks.iter().find(|t| t.kind == TrackKind::Audio).expect("audio");
+        let audio = tracks
+            .iter()
+            .find(|t| t.kind == TrackKind::Audio)
+            .expect("audio");
         assert_eq!(audio.language.as_deref(), Some("en"));
         for t in tracks {
             for r in &t.renditions {
-                check_segments(id, &r.id, r.segments.ready().expect("listed"), want.duration, true);
+                check_segments(
+                    id,
+                    &r.id,
+                    r.segments.ready().expect("listed"),
+                    want.duration,
+                    true,
+                );
                 let k = r.protection.first().expect("ContentProtection");
-                let expected = if *scheme == HeadendScheme::Cbcs { Scheme::Cbcs } else { Scheme::Cenc };
+                let expected = if *scheme == HeadendScheme::Cbcs {
+                    Scheme::Cbcs
+                } else {
+                    Scheme::Cenc
+                };
                 assert_eq!(k.scheme, expected, "{id} {}", r.id);
                 assert_eq!(k.kids.len(), 1, "{id} {}: one default_KID", r.id);
                 assert!(!k.pssh.is_empty(), "{id} {}: the CommonSystem pssh", r.id);
-                assert!(k.pssh.iter().all(|b| b.kids.contains(&k.kids[0])), "{id}: pssh names the KID");
+                assert!(
+                    k.pssh.iter().all(|b| b.kids.contains(&k.kids[0])),
+                    "{id}: pssh names the KID"
+                );
             }
         }
-        assert_eq!(kids_of(&p), want.kids, "{id}: the key ids the license server knows");
+        assert_eq!(
+            kids_of(&p),
+            want.kids,
+            "{id}: the key ids the license server knows"
+        );
+    }
+}
+
+#[test]
+fn hls_and_dash_of_one_ingest_describe_the_same_ladder() {
+    for (id, _) in &TITLES[..2] {
+        let describe = |p: &Presentation| {
+            let mut ladder: Vec<_> = p.periods[0]
+                .tracks
+                .iter()
+                .filter(|t| t.kind == TrackKind::Video)
+                .flat_map(|t| &t.renditions)
+                .map(|r| {
+                    let video_codec = r
+                        .codecs
+                        .as_deref()
+                        .and_then(|c| c.split(',').next())
+                        .map(str::to_owned);
+                    let fps = r.frame_rate.map(|f| (f * 1000.0).round() as u64);
+                    let segments = r.segments.ready().map(|s| s.len());
+                    (r.width, r.height, video_codec, fps, segments)
+                })
+                .collect();
+            ladder.sort();
+            (ladder, kids_of(p))
+        };
+        let hls = describe(&load(id, "master.m3u8"));
+        let dash = describe(&load(id, "manifest.mpd"));
+        assert_eq!(hls, dash, "{id}");
+        assert!(
+            hls.0.iter().all(|r| r.3.is_some()),
+            "{id}: frame rates known"
+        );
     }
 }
 
@@ -237,12 +349,22 @@ fn mutated_real_manifests_never_panic() {
         let dir = title_dir(id);
         for entry in std::fs::read_dir(&dir).expect("title dir") {
             let path = entry.expect("entry").path();
-            if matches!(path.extension().and_then(|e| e.to_str()), Some("m3u8" | "mpd")) {
-                docs.push((format!("{id}/{}", name(&path)), std::fs::read(&path).expect("read")));
+            if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("m3u8" | "mpd")
+            ) {
+                docs.push((
+                    format!("{id}/{}", name(&path)),
+                    std::fs::read(&path).expect("read"),
+                ));
             }
         }
     }
-    assert!(docs.len() >= 10, "masters, media playlists and MPDs: {}", docs.len());
+    assert!(
+        docs.len() >= 10,
+        "masters, media playlists and MPDs: {}",
+        docs.len()
+    );
     let base = Url::parse("http://headend.invalid/origin/t/").expect("url");
     let mut parsed = 0usize;
     let mut refused = 0usize;
@@ -265,11 +387,17 @@ fn mutated_real_manifests_never_panic() {
         }
     }
     println!("mutations: {parsed} parsed, {refused} refused");
-    assert!(parsed > 0 && refused > 0, "{parsed} parsed, {refused} refused");
+    assert!(
+        parsed > 0 && refused > 0,
+        "{parsed} parsed, {refused} refused"
+    );
 }
 
 fn name(path: &Path) -> String {
-    path.file_name().expect("file name").to_string_lossy().into_owned()
+    path.file_name()
+        .expect("file name")
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// The same deterministic mutations as the unit tests (xorshift, fixed seed).

@@ -46,7 +46,9 @@ const DASH: Format = Format::Dash;
 /// Reads an MPD at `url`.
 pub fn parse(url: &Url, bytes: &[u8], limits: &Limits) -> Result<Presentation, ManifestError> {
     limits.check_size(DASH, bytes)?;
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(bytes);
+    let bytes = bytes
+        .strip_prefix(b"\xef\xbb\xbf".as_slice())
+        .unwrap_or(bytes);
     let text = std::str::from_utf8(bytes)
         .map_err(|e| ManifestError::malformed(DASH, format!("not UTF-8: {e}")))?;
     let mpd = dash_mpd_core::parse(text).map_err(|e| {
@@ -55,7 +57,10 @@ pub fn parse(url: &Url, bytes: &[u8], limits: &Limits) -> Result<Presentation, M
         ManifestError::malformed(DASH, detail)
     })?;
     if mpd.mpdtype.as_deref() == Some("dynamic") {
-        return Err(ManifestError::unsupported(DASH, "live (type=\"dynamic\") MPD"));
+        return Err(ManifestError::unsupported(
+            DASH,
+            "live (type=\"dynamic\") MPD",
+        ));
     }
     if mpd.periods.is_empty() {
         return Err(ManifestError::malformed(DASH, "no Period"));
@@ -139,7 +144,11 @@ fn period_timing(mpd: &MPD, total: Option<f64>) -> Result<Vec<(f64, Option<f64>)
         if let Some(d) = starts[i].1
             && !(d.is_finite() && d >= 0.0)
         {
-            return Err(ManifestError::invalid(DASH, "Period duration", d.to_string()));
+            return Err(ManifestError::invalid(
+                DASH,
+                "Period duration",
+                d.to_string(),
+            ));
         }
     }
     Ok(starts)
@@ -194,7 +203,9 @@ fn kind_of(set: &AdaptationSet) -> Option<TrackKind> {
         .as_deref()
         .or(first.and_then(|r| r.codecs.as_deref()))
         .unwrap_or_default();
-    let text_codec = ["stpp", "wvtt", "tx3g"].iter().any(|c| codecs.starts_with(c));
+    let text_codec = ["stpp", "wvtt", "tx3g"]
+        .iter()
+        .any(|c| codecs.starts_with(c));
     match content {
         Some("video") => Some(TrackKind::Video),
         Some("audio") => Some(TrackKind::Audio),
@@ -232,8 +243,12 @@ fn rendition(
         Some(text) => Some(frame_rate(text)?),
         None => None,
     };
-    let protection = protection(&[ctx.protection, &set.ContentProtection, &rep.ContentProtection])?
-        .map(Arc::new);
+    let protection = protection(&[
+        ctx.protection,
+        &set.ContentProtection,
+        &rep.ContentProtection,
+    ])?
+    .map(Arc::new);
     let template = merge_template(template, rep.SegmentTemplate.as_ref());
     let addr = Addressing {
         ctx,
@@ -243,11 +258,11 @@ fn rendition(
         protection: protection.clone(),
     };
     let segments = if let Some(t) = &template {
-        Segments::Ready(addr.from_template(p, t)?)
+        Segments::Ready(addr.template_segments(p, t)?)
     } else if let Some(list) = rep.SegmentList.as_ref().or(set.SegmentList.as_ref()) {
-        Segments::Ready(addr.from_list(p, list)?)
+        Segments::Ready(addr.list_segments(p, list)?)
     } else if let Some(sb) = rep.SegmentBase.as_ref().or(set.SegmentBase.as_ref()) {
-        addr.from_base(sb)?
+        addr.index_ref(sb)?
     } else {
         // Just a BaseURL: the whole file is the one segment.
         p.reserve(1)?;
@@ -344,12 +359,18 @@ fn protection(levels: &[&[ContentProtection]]) -> Result<Option<Protection>, Man
     let mut kids: Vec<Kid> = Vec::new();
     let mut boxes = Vec::new();
     for cp in &all {
-        if cp.schemeIdUri.eq_ignore_ascii_case("urn:mpeg:dash:mp4protection:2011") {
+        if cp
+            .schemeIdUri
+            .eq_ignore_ascii_case("urn:mpeg:dash:mp4protection:2011")
+        {
             scheme = Some(match cp.value.as_deref().map(str::trim) {
                 Some("cenc") | None => Scheme::Cenc,
                 Some("cbcs") => Scheme::Cbcs,
                 Some(other) => {
-                    return Err(ManifestError::unsupported(DASH, format!("protection scheme {other:?}")));
+                    return Err(ManifestError::unsupported(
+                        DASH,
+                        format!("protection scheme {other:?}"),
+                    ));
                 }
             });
         }
@@ -402,10 +423,20 @@ struct Addressing<'a> {
 }
 
 impl Addressing<'_> {
-    fn segment(&self, url: Url, range: Option<ByteRange>, number: u64, start: f64, duration: f64, init: &Option<Arc<Resource>>, first: bool) -> Segment {
+    /// A segment of this representation; `span` is (start, duration) in
+    /// seconds, `first` whether it opens the period.
+    fn segment(
+        &self,
+        media: Resource,
+        number: u64,
+        span: (f64, f64),
+        init: &Option<Arc<Resource>>,
+        first: bool,
+    ) -> Segment {
+        let (start, duration) = span;
         Segment {
-            url,
-            range,
+            url: media.url,
+            range: media.range,
             number,
             start,
             duration,
@@ -415,7 +446,11 @@ impl Addressing<'_> {
         }
     }
 
-    fn init(&self, attr: Option<&str>, element: Option<&Initialization>) -> Result<Option<Arc<Resource>>, ManifestError> {
+    fn init(
+        &self,
+        attr: Option<&str>,
+        element: Option<&Initialization>,
+    ) -> Result<Option<Arc<Resource>>, ManifestError> {
         if let Some(t) = attr {
             let vars = Vars {
                 rep_id: self.rep_id,
@@ -433,7 +468,11 @@ impl Addressing<'_> {
             Some(u) => resolve(self.base, u, DASH)?,
             None => self.base.clone(),
         };
-        let range = init.range.as_deref().map(ByteRange::from_dash).transpose()?;
+        let range = init
+            .range
+            .as_deref()
+            .map(ByteRange::from_dash)
+            .transpose()?;
         Ok(Some(Arc::new(Resource { url, range })))
     }
 
@@ -446,12 +485,20 @@ impl Addressing<'_> {
         })?;
         let ticks = (d * timescale as f64).round();
         if !(ticks.is_finite() && ticks >= 0.0 && ticks < 2f64.powi(63)) {
-            return Err(ManifestError::invalid(DASH, "period duration", d.to_string()));
+            return Err(ManifestError::invalid(
+                DASH,
+                "period duration",
+                d.to_string(),
+            ));
         }
         Ok(ticks as u64)
     }
 
-    fn from_template(&self, p: &mut Presentation, t: &SegmentTemplate) -> Result<Vec<Segment>, ManifestError> {
+    fn template_segments(
+        &self,
+        p: &mut Presentation,
+        t: &SegmentTemplate,
+    ) -> Result<Vec<Segment>, ManifestError> {
         let timescale = t.timescale.unwrap_or(1);
         if timescale == 0 {
             return Err(ManifestError::invalid(DASH, "timescale", "0"));
@@ -474,13 +521,21 @@ impl Addressing<'_> {
                 attribute: "duration or SegmentTimeline",
             })?;
             if !(duration.is_finite() && duration >= 1.0 && duration < 2f64.powi(63)) {
-                return Err(ManifestError::invalid(DASH, "SegmentTemplate@duration", duration.to_string()));
+                return Err(ManifestError::invalid(
+                    DASH,
+                    "SegmentTemplate@duration",
+                    duration.to_string(),
+                ));
             }
             let d = duration as u64;
             let count = match t.endNumber {
                 Some(end) if end >= start_number => end - start_number + 1,
-                Some(end) => return Err(ManifestError::invalid(DASH, "endNumber", end.to_string())),
-                None => self.period_ticks(timescale, "SegmentTemplate@duration")?.div_ceil(d),
+                Some(end) => {
+                    return Err(ManifestError::invalid(DASH, "endNumber", end.to_string()));
+                }
+                None => self
+                    .period_ticks(timescale, "SegmentTemplate@duration")?
+                    .div_ceil(d),
             };
             p.reserve(count)?;
             let end = self.ctx.duration.map(|d| (d * scale) as u64);
@@ -503,14 +558,26 @@ impl Addressing<'_> {
             };
             let url = resolve(self.base, &expand(media, &vars)?, DASH)?;
             let start = self.ctx.start + (time as f64 - pto as f64) / scale;
-            out.push(self.segment(url, None, number, start, duration as f64 / scale, &init, i == 0));
+            out.push(self.segment(
+                Resource { url, range: None },
+                number,
+                (start, duration as f64 / scale),
+                &init,
+                i == 0,
+            ));
         }
         Ok(out)
     }
 
     /// `(time, duration)` in ticks of every segment of a timeline, counted
     /// against the presentation's cap before any is made.
-    fn timeline(&self, p: &mut Presentation, tl: &SegmentTimeline, timescale: u64, pto: u64) -> Result<Vec<(u64, u64)>, ManifestError> {
+    fn timeline(
+        &self,
+        p: &mut Presentation,
+        tl: &SegmentTimeline,
+        timescale: u64,
+        pto: u64,
+    ) -> Result<Vec<(u64, u64)>, ManifestError> {
         // First pass: how many, without allocating.
         let mut counts = Vec::with_capacity(tl.segments.len());
         let mut t = tl.segments.first().and_then(|s| s.t).unwrap_or(0);
@@ -535,7 +602,11 @@ impl Addressing<'_> {
             p.reserve(count)?;
             counts.push(count);
             t = t
-                .checked_add(count.checked_mul(s.d).ok_or_else(|| ManifestError::invalid(DASH, "SegmentTimeline", "overflows"))?)
+                .checked_add(
+                    count.checked_mul(s.d).ok_or_else(|| {
+                        ManifestError::invalid(DASH, "SegmentTimeline", "overflows")
+                    })?,
+                )
                 .ok_or_else(|| ManifestError::invalid(DASH, "SegmentTimeline", "overflows"))?;
         }
         let mut out = Vec::with_capacity(counts.iter().sum::<u64>() as usize);
@@ -552,7 +623,11 @@ impl Addressing<'_> {
         Ok(out)
     }
 
-    fn from_list(&self, p: &mut Presentation, list: &dash_mpd_core::SegmentList) -> Result<Vec<Segment>, ManifestError> {
+    fn list_segments(
+        &self,
+        p: &mut Presentation,
+        list: &dash_mpd_core::SegmentList,
+    ) -> Result<Vec<Segment>, ManifestError> {
         let timescale = list.timescale.unwrap_or(1);
         if timescale == 0 {
             return Err(ManifestError::invalid(DASH, "timescale", "0"));
@@ -566,7 +641,9 @@ impl Addressing<'_> {
                 let mut scratch = Presentation::new(Source::Dash, p.url.clone(), p.limits);
                 self.timeline(&mut scratch, tl, timescale, 0)?
             }
-            (None, Some(d)) if d > 0 => (0..list.segment_urls.len() as u64).map(|i| (i * d, d)).collect(),
+            (None, Some(d)) if d > 0 => (0..list.segment_urls.len() as u64)
+                .map(|i| (i * d, d))
+                .collect(),
             (None, _) => {
                 return Err(ManifestError::MissingAttribute {
                     format: DASH,
@@ -576,7 +653,10 @@ impl Addressing<'_> {
             }
         };
         if times.len() < list.segment_urls.len() {
-            return Err(ManifestError::malformed(DASH, "SegmentList has more SegmentURLs than its timeline"));
+            return Err(ManifestError::malformed(
+                DASH,
+                "SegmentList has more SegmentURLs than its timeline",
+            ));
         }
         let mut out = Vec::with_capacity(list.segment_urls.len());
         for (i, (su, (time, duration))) in list.segment_urls.iter().zip(times).enumerate() {
@@ -584,17 +664,28 @@ impl Addressing<'_> {
                 Some(m) => resolve(self.base, m, DASH)?,
                 None => self.base.clone(),
             };
-            let range = su.mediaRange.as_deref().map(ByteRange::from_dash).transpose()?;
+            let range = su
+                .mediaRange
+                .as_deref()
+                .map(ByteRange::from_dash)
+                .transpose()?;
             let start = self.ctx.start + time as f64 / scale;
-            out.push(self.segment(url, range, 1 + i as u64, start, duration as f64 / scale, &init, i == 0));
+            out.push(self.segment(
+                Resource { url, range },
+                1 + i as u64,
+                (start, duration as f64 / scale),
+                &init,
+                i == 0,
+            ));
         }
         Ok(out)
     }
 
-    fn from_base(&self, sb: &dash_mpd_core::SegmentBase) -> Result<Segments, ManifestError> {
-        let range = sb.indexRange.as_deref().ok_or_else(|| {
-            ManifestError::unsupported(DASH, "SegmentBase without indexRange")
-        })?;
+    fn index_ref(&self, sb: &dash_mpd_core::SegmentBase) -> Result<Segments, ManifestError> {
+        let range = sb
+            .indexRange
+            .as_deref()
+            .ok_or_else(|| ManifestError::unsupported(DASH, "SegmentBase without indexRange"))?;
         let timescale = sb.timescale.unwrap_or(1);
         if timescale == 0 {
             return Err(ManifestError::invalid(DASH, "timescale", "0"));
@@ -603,7 +694,8 @@ impl Addressing<'_> {
             url: self.base.clone(),
             range: ByteRange::from_dash(range)?,
             init: self.init(None, sb.Initialization.as_ref())?,
-            presentation_time_offset: sb.presentationTimeOffset.unwrap_or(0) as f64 / timescale as f64,
+            presentation_time_offset: sb.presentationTimeOffset.unwrap_or(0) as f64
+                / timescale as f64,
             period_start: self.ctx.start,
             first_number: 1,
             discontinuity: !self.ctx.first,

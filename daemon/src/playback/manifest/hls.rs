@@ -74,7 +74,11 @@ pub fn parse_multivariant(
         if let Some(fps) = v.frame_rate
             && !(fps.is_finite() && fps > 0.0)
         {
-            return Err(ManifestError::invalid(Format::Hls, "FRAME-RATE", fps.to_string()));
+            return Err(ManifestError::invalid(
+                Format::Hls,
+                "FRAME-RATE",
+                fps.to_string(),
+            ));
         }
         video.renditions.push(Rendition {
             id: v.uri.clone(),
@@ -136,7 +140,11 @@ pub fn parse_multivariant(
 }
 
 /// Reads a media playlist at `url`.
-pub fn parse_media(url: &Url, bytes: &[u8], limits: &Limits) -> Result<MediaPlaylist, ManifestError> {
+pub fn parse_media(
+    url: &Url,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<MediaPlaylist, ManifestError> {
     parse_media_within(url, bytes, limits, limits.max_segments)
 }
 
@@ -162,11 +170,19 @@ pub(super) fn parse_media_within(
             ));
         }
     };
-    let raw: Vec<_> = media.segments.iter().filter(|s| !s.uri.trim().is_empty()).collect();
+    let raw: Vec<_> = media
+        .segments
+        .iter()
+        .filter(|s| !s.uri.trim().is_empty())
+        .collect();
     if raw.len() != lines.keys.len() {
         return Err(ManifestError::malformed(
             Format::Hls,
-            format!("{} segment lines, but {} segments read", lines.keys.len(), raw.len()),
+            format!(
+                "{} segment lines, but {} segments read",
+                lines.keys.len(),
+                raw.len()
+            ),
         ));
     }
     let mut segments = Vec::with_capacity(raw.len());
@@ -183,7 +199,10 @@ pub(super) fn parse_media_within(
                 Some(b) => Some(byte_range(b.length, b.offset.unwrap_or(0))?),
                 None => None,
             };
-            init = Some(Arc::new(Resource { url: map_url, range }));
+            init = Some(Arc::new(Resource {
+                url: map_url,
+                range,
+            }));
         }
         let range = match &s.byte_range {
             None => None,
@@ -205,7 +224,11 @@ pub(super) fn parse_media_within(
         previous_end = range.map(|r| (seg_url.clone(), r.offset + r.length));
         let duration = f64::from(s.duration);
         if !(duration.is_finite() && duration >= 0.0) {
-            return Err(ManifestError::invalid(Format::Hls, "EXTINF duration", s.duration.to_string()));
+            return Err(ManifestError::invalid(
+                Format::Hls,
+                "EXTINF duration",
+                s.duration.to_string(),
+            ));
         }
         segments.push(Segment {
             url: seg_url,
@@ -228,7 +251,11 @@ pub(super) fn parse_media_within(
 }
 
 /// A presentation made of one media playlist.
-fn single_rendition(url: &Url, bytes: &[u8], limits: &Limits) -> Result<Presentation, ManifestError> {
+fn single_rendition(
+    url: &Url,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Presentation, ManifestError> {
     let media = parse_media(url, bytes, limits)?;
     let mut p = Presentation::new(Source::Hls, url.clone(), *limits);
     p.reserve(media.segments.len() as u64)?;
@@ -274,7 +301,9 @@ fn single_rendition(url: &Url, bytes: &[u8], limits: &Limits) -> Result<Presenta
 }
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {
-    bytes.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(bytes)
+    bytes
+        .strip_prefix(b"\xef\xbb\xbf".as_slice())
+        .unwrap_or(bytes)
 }
 
 /// `m3u8-rs`, with its error turned into ours.
@@ -319,7 +348,12 @@ struct Lines {
 
 /// Walks the lines: checks every segment has an `EXTINF`, counts segments
 /// against `budget`, and tracks which `EXT-X-KEY`s apply to each.
-fn scan_lines(url: &Url, text: &str, limits: &Limits, budget: usize) -> Result<Lines, ManifestError> {
+fn scan_lines(
+    url: &Url,
+    text: &str,
+    limits: &Limits,
+    budget: usize,
+) -> Result<Lines, ManifestError> {
     let mut keys = Vec::new();
     // Keys in force, by KEYFORMAT: tags of different formats (FairPlay and
     // identity, say) describe the same key and apply together.
@@ -399,7 +433,10 @@ fn key(url: &Url, attrs: &[(&str, &str)], fmp4: bool) -> Result<Option<Protectio
         "SAMPLE-AES" => Scheme::SampleAes,
         "SAMPLE-AES-CTR" | "ISO-23001-7" => Scheme::Cenc,
         other => {
-            return Err(ManifestError::unsupported(Format::Hls, format!("EXT-X-KEY METHOD={other}")));
+            return Err(ManifestError::unsupported(
+                Format::Hls,
+                format!("EXT-X-KEY METHOD={other}"),
+            ));
         }
     };
     let key_format = attr(attrs, "KEYFORMAT").map(str::to_owned);
@@ -436,7 +473,8 @@ fn key(url: &Url, attrs: &[(&str, &str)], fmp4: bool) -> Result<Option<Protectio
                 .strip_prefix("0x")
                 .or_else(|| text.strip_prefix("0X"))
                 .ok_or_else(|| ManifestError::invalid(Format::Hls, "IV", text))?;
-            let bytes = hex::decode(hex).map_err(|_| ManifestError::invalid(Format::Hls, "IV", text))?;
+            let bytes =
+                hex::decode(hex).map_err(|_| ManifestError::invalid(Format::Hls, "IV", text))?;
             Some(
                 bytes
                     .try_into()

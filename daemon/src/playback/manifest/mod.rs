@@ -464,7 +464,9 @@ impl Presentation {
                                 let media = hls::parse_media_within(u, bytes, &limits, budget)?;
                                 (media.segments, media.ended)
                             }
-                            Segments::Index(i) => (sidx::segments(i, bytes, &limits, budget)?, true),
+                            Segments::Index(i) => {
+                                (sidx::segments(i, bytes, &limits, budget)?, true)
+                            }
                             _ => continue,
                         };
                         parsed = Some(segs);
@@ -557,10 +559,11 @@ fn distinct_protections(segments: &[Segment]) -> Vec<Arc<Protection>> {
 /// Resolves `reference` against `base` (RFC 3986), naming the format in
 /// the error.
 pub(crate) fn resolve(base: &Url, reference: &str, format: Format) -> Result<Url, ManifestError> {
-    base.join(reference.trim()).map_err(|_| ManifestError::BadUrl {
-        format,
-        url: reference.to_owned(),
-    })
+    base.join(reference.trim())
+        .map_err(|_| ManifestError::BadUrl {
+            format,
+            url: reference.to_owned(),
+        })
 }
 
 /// Parses a 16-byte key id written as 32 hex digits, with or without

@@ -32,7 +32,10 @@ pub fn parse(raw: &[u8]) -> Result<Pssh, ManifestError> {
     if &kind != b"pssh" {
         return Err(ManifestError::malformed(
             Format::Bmff,
-            format!("expected a pssh box, found {:?}", String::from_utf8_lossy(&kind)),
+            format!(
+                "expected a pssh box, found {:?}",
+                String::from_utf8_lossy(&kind)
+            ),
         ));
     }
     let mut r = Reader::new(body);
@@ -44,7 +47,10 @@ pub fn parse(raw: &[u8]) -> Result<Pssh, ManifestError> {
         let count = r.u32()?;
         // Each id is 16 bytes: a count beyond what the box holds is a lie.
         if u64::from(count) * 16 > r.remaining() as u64 {
-            return Err(ManifestError::malformed(Format::Bmff, format!("pssh claims {count} key ids")));
+            return Err(ManifestError::malformed(
+                Format::Bmff,
+                format!("pssh claims {count} key ids"),
+            ));
         }
         for _ in 0..count {
             kids.push(r.array()?);

@@ -103,7 +103,10 @@ impl<'a> Reader<'a> {
         if size < header || size - header > self.remaining() as u64 {
             return Err(ManifestError::malformed(
                 Format::Bmff,
-                format!("box {} of {size} bytes overruns its data", String::from_utf8_lossy(&kind)),
+                format!(
+                    "box {} of {size} bytes overruns its data",
+                    String::from_utf8_lossy(&kind)
+                ),
             ));
         }
         let body = self.bytes((size - header) as usize)?;
@@ -118,7 +121,10 @@ pub fn parse(data: &[u8], anchor: u64) -> Result<Sidx, ManifestError> {
     let mut top = Reader::new(data);
     let body = loop {
         if top.remaining() == 0 {
-            return Err(ManifestError::malformed(Format::Bmff, "no sidx box in the index range"));
+            return Err(ManifestError::malformed(
+                Format::Bmff,
+                "no sidx box in the index range",
+            ));
         }
         let (kind, body) = top.boxed()?;
         if &kind == b"sidx" {
@@ -139,7 +145,10 @@ pub fn parse(data: &[u8], anchor: u64) -> Result<Sidx, ManifestError> {
         0 => (u64::from(r.u32()?), u64::from(r.u32()?)),
         1 => (r.u64()?, r.u64()?),
         v => {
-            return Err(ManifestError::unsupported(Format::Bmff, format!("sidx version {v}")));
+            return Err(ManifestError::unsupported(
+                Format::Bmff,
+                format!("sidx version {v}"),
+            ));
         }
     };
     let _reserved = r.u16()?;
@@ -147,12 +156,15 @@ pub fn parse(data: &[u8], anchor: u64) -> Result<Sidx, ManifestError> {
     if r.remaining() < usize::from(count) * 12 {
         return Err(ManifestError::malformed(
             Format::Bmff,
-            format!("sidx claims {count} references but holds {} bytes", r.remaining()),
+            format!(
+                "sidx claims {count} references but holds {} bytes",
+                r.remaining()
+            ),
         ));
     }
-    let mut offset = after_box
-        .checked_add(first_offset)
-        .ok_or_else(|| ManifestError::invalid(Format::Bmff, "sidx first_offset", first_offset.to_string()))?;
+    let mut offset = after_box.checked_add(first_offset).ok_or_else(|| {
+        ManifestError::invalid(Format::Bmff, "sidx first_offset", first_offset.to_string())
+    })?;
     let mut references = Vec::with_capacity(usize::from(count));
     for _ in 0..count {
         let word = r.u32()?;
@@ -161,20 +173,30 @@ pub fn parse(data: &[u8], anchor: u64) -> Result<Sidx, ManifestError> {
         if word >> 31 == 1 {
             // A reference to another sidx (a hierarchical index): rare in
             // VOD DASH and would need another fetch per level.
-            return Err(ManifestError::unsupported(Format::Bmff, "hierarchical sidx (a reference to another sidx)"));
+            return Err(ManifestError::unsupported(
+                Format::Bmff,
+                "hierarchical sidx (a reference to another sidx)",
+            ));
         }
         let size = u64::from(word & 0x7fff_ffff);
         if size == 0 {
-            return Err(ManifestError::invalid(Format::Bmff, "sidx referenced_size", "0"));
+            return Err(ManifestError::invalid(
+                Format::Bmff,
+                "sidx referenced_size",
+                "0",
+            ));
         }
         references.push(Reference {
-            range: ByteRange { offset, length: size },
+            range: ByteRange {
+                offset,
+                length: size,
+            },
             duration,
             starts_with_sap: sap >> 31 == 1,
         });
-        offset = offset
-            .checked_add(size)
-            .ok_or_else(|| ManifestError::invalid(Format::Bmff, "sidx referenced_size", size.to_string()))?;
+        offset = offset.checked_add(size).ok_or_else(|| {
+            ManifestError::invalid(Format::Bmff, "sidx referenced_size", size.to_string())
+        })?;
     }
     Ok(Sidx {
         timescale,
@@ -223,7 +245,12 @@ pub(crate) fn segments(
 /// Builds a `sidx` box, for tests and fixtures: version 0 if the values
 /// fit in 32 bits, else version 1.
 #[cfg(test)]
-pub(crate) fn build(timescale: u32, earliest: u64, first_offset: u64, refs: &[(u32, u32)]) -> Vec<u8> {
+pub(crate) fn build(
+    timescale: u32,
+    earliest: u64,
+    first_offset: u64,
+    refs: &[(u32, u32)],
+) -> Vec<u8> {
     let v1 = earliest > u64::from(u32::MAX) || first_offset > u64::from(u32::MAX);
     let mut body = vec![u8::from(v1), 0, 0, 0];
     body.extend(1u32.to_be_bytes());

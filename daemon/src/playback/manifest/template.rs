@@ -49,7 +49,10 @@ pub(super) fn expand(template: &str, vars: &Vars<'_>) -> Result<String, Manifest
             "Time" => vars.time,
             "Bandwidth" => Some(vars.bandwidth),
             "SubNumber" => {
-                return Err(ManifestError::unsupported(Format::Dash, "$SubNumber$ templates"));
+                return Err(ManifestError::unsupported(
+                    Format::Dash,
+                    "$SubNumber$ templates",
+                ));
             }
             _ => None,
         }
@@ -92,21 +95,43 @@ mod tests {
 
     #[test]
     fn identifiers_and_widths_expand() {
-        let out = expand("$RepresentationID$/$Number%05d$-$Time$-$Bandwidth$$$.m4s", &vars(7))
-            .expect("valid template");
+        let out = expand(
+            "$RepresentationID$/$Number%05d$-$Time$-$Bandwidth$$$.m4s",
+            &vars(7),
+        )
+        .expect("valid template");
         assert_eq!(out, "hd/00007-90000-1200000$.m4s");
-        assert_eq!(expand("s$Number$.m4s", &vars(123_456)).expect("valid"), "s123456.m4s");
+        assert_eq!(
+            expand("s$Number$.m4s", &vars(123_456)).expect("valid"),
+            "s123456.m4s"
+        );
         // A width narrower than the number does not truncate it.
-        assert_eq!(expand("$Number%02d$", &vars(12_345)).expect("valid"), "12345");
+        assert_eq!(
+            expand("$Number%02d$", &vars(12_345)).expect("valid"),
+            "12345"
+        );
     }
 
     #[test]
     fn broken_templates_are_errors() {
-        for t in ["$Number", "$Nope$", "$Number%05x$", "$Number%099999999999d$", "$RepresentationID%05d$"] {
+        for t in [
+            "$Number",
+            "$Nope$",
+            "$Number%05x$",
+            "$Number%099999999999d$",
+            "$RepresentationID%05d$",
+        ] {
             let err = expand(t, &vars(1)).expect_err(t);
             assert_eq!(err.code(), "manifest_invalid_value", "{t}");
         }
-        let init = Vars { number: None, time: None, ..vars(1) };
-        assert!(expand("init-$Number$.mp4", &init).is_err(), "no $Number$ in an init template");
+        let init = Vars {
+            number: None,
+            time: None,
+            ..vars(1)
+        };
+        assert!(
+            expand("init-$Number$.mp4", &init).is_err(),
+            "no $Number$ in an init template"
+        );
     }
 }
