@@ -1,2 +1,0 @@
-//! HLS and DASH manifests into one model of periods, tracks, renditions and
-//! segments.
