@@ -177,51 +177,36 @@ async fn session(
         },
     );
     loop {
-        tokio::select! {
+        let updates: Vec<Update> = tokio::select! {
             command = commands.recv() => {
                 let Some(command) = command else { return Outcome::UiClosed };
-                for update in execute(&session, &catalog, &player, command).await {
-                    if !send(update) {
-                        return Outcome::UiClosed;
-                    }
-                }
+                execute(&session, &catalog, &player, command).await
             }
             Some(change) = next(&mut login_changes) => {
                 let state = change.get().await.unwrap_or_default();
                 // A new code comes with the StartLogin reply; here only the
                 // transitions to logged in / out matter.
-                if DbusLogin::parse(&state) != Some(DbusLogin::Pending) {
-                    if !send(login_update(&state)) {
-                        return Outcome::UiClosed;
-                    }
-                }
+                (DbusLogin::parse(&state) != Some(DbusLogin::Pending))
+                    .then(|| login_update(&state))
+                    .into_iter()
+                    .collect()
             }
-            Some(_) = next(&mut rows) => {
-                if let Some(update) = home(&catalog).await {
-                    if !send(update) {
-                        return Outcome::UiClosed;
-                    }
-                }
-            }
-            Some(_) = next(&mut offline) => {
-                if let Some(update) = home(&catalog).await {
-                    if !send(update) {
-                        return Outcome::UiClosed;
-                    }
-                }
-            }
+            Some(_) = next(&mut rows) => home(&catalog).await.into_iter().collect(),
+            Some(_) = next(&mut offline) => home(&catalog).await.into_iter().collect(),
             Some(_) = next(&mut player_changes) => {
-                if let Some(update) = player_update(&player, &catalog).await {
-                    if !send(update) {
-                        return Outcome::UiClosed;
-                    }
-                }
+                player_update(&player, &catalog).await.into_iter().collect()
             }
             Some(signal) = next(&mut owner) => {
                 let gone = signal.args().map(|a| a.new_owner().is_none()).unwrap_or(true);
                 if gone {
                     return Outcome::Lost("ottboxd left the bus".into());
                 }
+                Vec::new()
+            }
+        };
+        for update in updates {
+            if !send(update) {
+                return Outcome::UiClosed;
             }
         }
     }

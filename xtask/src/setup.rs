@@ -12,7 +12,8 @@ use anyhow::{Context, bail};
 use crate::util::{cargo, output, run as run_cmd, succeeds};
 
 /// Debian packages: build dependencies, GStreamer and its plugins, the
-/// message bus, nginx for CDN edges, wrk for load benchmarks.
+/// message bus, nginx for CDN edges, wrk for load benchmarks, the tools
+/// that check the daemon's systemd unit.
 const APT_PACKAGES: &[&str] = &[
     "pkg-config",
     "libgstreamer1.0-dev",
@@ -27,6 +28,10 @@ const APT_PACKAGES: &[&str] = &[
     "nginx-light",
     "wrk",
     "libdbus-1-dev",
+    // systemd-analyze checks the daemon's unit; openssl is the reference
+    // in `bench decrypt` (the CLI only: no Rust code links it).
+    "systemd",
+    "openssl",
 ];
 
 /// The PyPI wheel with static Shaka Packager, ffmpeg and ffprobe.

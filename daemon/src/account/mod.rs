@@ -253,13 +253,13 @@ impl Account {
                 _ = status.changed() => continue,
                 () = tokio::time::sleep(wait) => {}
             }
-            if self.tokens().is_some() {
-                if let Err(e) = self.refresh().await {
-                    tracing::warn!(error = %e, "token refresh failed; retrying in 10 s");
-                    tokio::select! {
-                        _ = shutdown.changed() => return,
-                        () = tokio::time::sleep(Duration::from_secs(10)) => {}
-                    }
+            if self.tokens().is_some()
+                && let Err(e) = self.refresh().await
+            {
+                tracing::warn!(error = %e, "token refresh failed; retrying in 10 s");
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    () = tokio::time::sleep(Duration::from_secs(10)) => {}
                 }
             }
         }
@@ -269,10 +269,10 @@ impl Account {
     /// wipe still happens) and wipes the viewer's data from the box.
     pub async fn logout(&self) -> Result<(), AccountError> {
         self.cancel_login();
-        if let Some(tokens) = self.tokens() {
-            if let Err(e) = self.headend.logout(&tokens.access).await {
-                tracing::warn!(error = %e, "logout not confirmed by the headend");
-            }
+        if let Some(tokens) = self.tokens()
+            && let Err(e) = self.headend.logout(&tokens.access).await
+        {
+            tracing::warn!(error = %e, "logout not confirmed by the headend");
         }
         self.store.wipe_account()?;
         self.set_status(LoginState::LoggedOut, "", "");

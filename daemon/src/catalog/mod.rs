@@ -254,10 +254,10 @@ impl Catalog {
         event.query = Some(key.clone());
         self.events.push(&event)?;
         let cached: Option<Cached<TitleList>> = self.store.get(&self.store.search, &key);
-        if let Some(c) = &cached {
-            if now_s() - c.fetched_at < self.config.search_ttl_s as i64 {
-                return Ok(tiles(&c.value));
-            }
+        if let Some(c) = &cached
+            && now_s() - c.fetched_at < self.config.search_ttl_s as i64
+        {
+            return Ok(tiles(&c.value));
         }
         let token = self.account.access_token().await?;
         let result = self.headend.search(&token, &key).await;
