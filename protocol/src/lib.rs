@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod device;
 pub mod error;
 pub mod license;
 pub mod playback;
