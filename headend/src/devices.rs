@@ -66,6 +66,8 @@ pub struct Issued {
 pub struct DeviceCa {
     key: KeyPair,
     cert: Certificate,
+    /// The CA certificate exactly as stored (what boxes get in their chain).
+    cert_pem: String,
     /// The CA certificate's PEM file (the TLS server's client-auth root).
     pub cert_path: PathBuf,
 }
@@ -96,11 +98,13 @@ impl DeviceCa {
             // rcgen needs a `Certificate` to sign with; re-creating it from
             // the stored parameters and key gives the same subject and key
             // identifier, which is all a child certificate refers to.
-            let params = CertificateParams::from_ca_cert_pem(&read(&cert_path)?).map_err(invalid)?;
+            let cert_pem = read(&cert_path)?;
+            let params = CertificateParams::from_ca_cert_pem(&cert_pem).map_err(invalid)?;
             let cert = params.self_signed(&key).map_err(invalid)?;
             return Ok(Self {
                 key,
                 cert,
+                cert_pem,
                 cert_path,
             });
         }
@@ -121,6 +125,7 @@ impl DeviceCa {
         crate::tls::write(&cert_path, cert.pem().as_bytes(), 0o644)?;
         Ok(Self {
             key,
+            cert_pem: cert.pem(),
             cert,
             cert_path,
         })
@@ -145,7 +150,7 @@ impl DeviceCa {
         let cert = csr.signed_by(&self.cert, &self.key)?;
         Ok(Issued {
             fingerprint: fingerprint(cert.der()),
-            chain_pem: format!("{}{}", cert.pem(), self.cert.pem()),
+            chain_pem: format!("{}{}", cert.pem(), self.cert_pem),
         })
     }
 }
