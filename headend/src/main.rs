@@ -168,10 +168,8 @@ async fn main() -> anyhow::Result<()> {
                     &state.config.tls_dir(),
                     &state.config.tls.names,
                 )?;
-                let server_config = ottbox_headend::tls::server_config(
-                    &files,
-                    Some(&state.device_ca.cert_path),
-                )?;
+                let server_config =
+                    ottbox_headend::tls::server_config(&files, Some(&state.device_ca.cert_path))?;
                 // The first stdout line tells scripts and tests where we listen.
                 println!("listening on https://{local}");
                 tracing::info!(ca = %files.ca_cert.display(), "serving HTTPS; boxes trust this CA");
@@ -293,7 +291,11 @@ async fn main() -> anyhow::Result<()> {
             match action {
                 DeviceAction::List => {
                     for d in devices::list(&conn)? {
-                        let state = if d.revoked_at.is_some() { "revoked" } else { "active" };
+                        let state = if d.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        };
                         println!("{}\t{}\t{}\t{state}", d.serial, d.account_id, d.fingerprint);
                     }
                 }

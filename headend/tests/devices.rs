@@ -42,8 +42,8 @@ async fn start() -> TlsServer {
     };
     config.tls.require_client_cert = true;
     let state = Arc::new(AppState::open(config).expect("state"));
-    let files = ottbox_headend::tls::ensure_dev_pki(&state.config.tls_dir(), &[])
-        .expect("development PKI");
+    let files =
+        ottbox_headend::tls::ensure_dev_pki(&state.config.tls_dir(), &[]).expect("development PKI");
     let tls = ottbox_headend::tls::server_config(&files, Some(&state.device_ca.cert_path))
         .expect("TLS config");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -86,12 +86,7 @@ fn box_key() -> (KeyPair, String) {
     (key, csr)
 }
 
-async fn enroll(
-    server: &TlsServer,
-    token: &str,
-    serial: &str,
-    csr_pem: &str,
-) -> reqwest::Response {
+async fn enroll(server: &TlsServer, token: &str, serial: &str, csr_pem: &str) -> reqwest::Response {
     client(server, None)
         .post(format!("{}{ENROLL_PATH}", server.url))
         .bearer_auth(token)
@@ -139,7 +134,10 @@ async fn enrolled_box_gets_licenses_until_revoked() {
     let issued: EnrollResponse = resp.json().await.expect("enroll response");
     assert_eq!(issued.serial, "BOX-0001");
     assert_eq!(
-        issued.certificate_chain_pem.matches("BEGIN CERTIFICATE").count(),
+        issued
+            .certificate_chain_pem
+            .matches("BEGIN CERTIFICATE")
+            .count(),
         2
     );
 
@@ -159,7 +157,10 @@ async fn enrolled_box_gets_licenses_until_revoked() {
         .expect("TLS without a client certificate");
     assert_eq!(
         code_of(resp).await,
-        (StatusCode::UNAUTHORIZED, ErrorCode::DeviceCertificateRequired)
+        (
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::DeviceCertificateRequired
+        )
     );
 
     // Revoked (as the CLI does): the certificate no longer opens anything,
@@ -204,9 +205,14 @@ async fn revoke_endpoint_is_limited_to_the_devices_account() {
     let resp = revoke(&alice).await.expect("sent");
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let identity = format!("{}{}", issued.certificate_chain_pem, key.serialize_pem());
-    let resp = license(&client(&server, Some(&identity)), &server, &alice, keys[0].kid)
-        .await
-        .expect("handshake");
+    let resp = license(
+        &client(&server, Some(&identity)),
+        &server,
+        &alice,
+        keys[0].kid,
+    )
+    .await
+    .expect("handshake");
     assert_eq!(code_of(resp).await.1, ErrorCode::DeviceRevoked);
 }
 
@@ -221,9 +227,14 @@ async fn a_certificate_from_another_ca_fails_the_handshake() {
     let (key, csr) = box_key();
     let foreign = foreign_ca.sign("BOX-0001", &csr).expect("signed");
     let identity = format!("{}{}", foreign.chain_pem, key.serialize_pem());
-    let err = license(&client(&server, Some(&identity)), &server, &token, keys[0].kid)
-        .await
-        .expect_err("the server rejects an unknown issuer");
+    let err = license(
+        &client(&server, Some(&identity)),
+        &server,
+        &token,
+        keys[0].kid,
+    )
+    .await
+    .expect_err("the server rejects an unknown issuer");
     assert!(err.is_connect() || err.is_request(), "{err}");
 }
 
@@ -233,7 +244,10 @@ async fn malformed_enrollments_are_invalid_requests() {
     let token = common::add_account(&server.state, "alice", &["*"]);
     let (_, csr) = box_key();
     for (serial, pem) in [
-        ("BOX-1", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"),
+        (
+            "BOX-1",
+            "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+        ),
         ("BOX-1", "hello"),
         ("../etc", csr.as_str()),
     ] {
@@ -256,5 +270,9 @@ async fn malformed_enrollments_are_invalid_requests() {
         .expect("sent");
     assert_eq!(code_of(resp).await.1, ErrorCode::InvalidToken);
     let conn = server.state.db.conn().expect("conn");
-    assert!(ottbox_headend::db::devices::list(&conn).expect("list").is_empty());
+    assert!(
+        ottbox_headend::db::devices::list(&conn)
+            .expect("list")
+            .is_empty()
+    );
 }

@@ -171,7 +171,10 @@ mod tests {
         assert!(cache.get("q0", 20).is_none(), "oldest entry evicted");
         let last = format!("q{}", SEARCH_ENTRIES + 9);
         assert_eq!(cache.get(&last, 20).as_deref(), Some(b"4105".as_slice()));
-        assert!(cache.get(&last, 10).is_none(), "page size is part of the key");
+        assert!(
+            cache.get(&last, 10).is_none(),
+            "page size is part of the key"
+        );
         cache.clear();
         assert!(cache.get(&last, 20).is_none());
     }
@@ -183,7 +186,10 @@ mod tests {
         cache.put("alice", ticket, 20, Bytes::from_static(b"a"));
         let ticket = cache.get("bob", 20).expect_err("empty cache");
         cache.put("bob", ticket, 20, Bytes::from_static(b"b"));
-        assert_eq!(cache.get("alice", 20).as_deref().ok(), Some(b"a".as_slice()));
+        assert_eq!(
+            cache.get("alice", 20).as_deref().ok(),
+            Some(b"a".as_slice())
+        );
 
         cache.invalidate("alice");
         assert!(cache.get("alice", 20).is_err());
@@ -197,6 +203,9 @@ mod tests {
         // Events arrive while the page is being built from older data.
         cache.invalidate("alice");
         cache.put("alice", ticket, 20, Bytes::from_static(b"stale"));
-        assert!(cache.get("alice", 20).is_err(), "stale page must not be kept");
+        assert!(
+            cache.get("alice", 20).is_err(),
+            "stale page must not be kept"
+        );
     }
 }

@@ -68,7 +68,8 @@ where
 {
     type Stream = <RustlsAcceptor as Accept<I, S>>::Stream;
     type Service = axum::middleware::AddExtension<S, PeerDevice>;
-    type Future = Pin<Box<dyn Future<Output = std::io::Result<(Self::Stream, Self::Service)>> + Send>>;
+    type Future =
+        Pin<Box<dyn Future<Output = std::io::Result<(Self::Stream, Self::Service)>> + Send>>;
 
     fn accept(&self, stream: I, service: S) -> Self::Future {
         let inner = self.inner.clone();
@@ -128,7 +129,10 @@ async fn enroll(
             if known.revoked_at.is_some() {
                 return Err(HttpError::from_code(
                     ErrorCode::DeviceRevoked,
-                    format!("device {} was revoked and cannot enroll again", known.serial),
+                    format!(
+                        "device {} was revoked and cannot enroll again",
+                        known.serial
+                    ),
                 ));
             }
             if known.account_id != claims.sub {

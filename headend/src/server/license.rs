@@ -116,8 +116,8 @@ async fn grant_async(
     tokio::task::spawn_blocking(move || {
         grant(&state, &claims, device.as_ref(), &kids, region.as_deref())
     })
-        .await
-        .map_err(HttpError::internal)?
+    .await
+    .map_err(HttpError::internal)?
 }
 
 /// Parses and validates the ClearKey request: its key ids and session type.

@@ -211,7 +211,9 @@ pub(crate) fn json_bytes(body: axum::body::Bytes) -> axum::response::Response {
 
 /// Serialises `value` for a cache; a failure (impossible for these plain
 /// types) is an internal error rather than a panic.
-pub(crate) fn to_bytes(value: &impl serde::Serialize) -> Result<axum::body::Bytes, error::HttpError> {
+pub(crate) fn to_bytes(
+    value: &impl serde::Serialize,
+) -> Result<axum::body::Bytes, error::HttpError> {
     serde_json::to_vec(value)
         .map(axum::body::Bytes::from)
         .map_err(error::HttpError::internal)
