@@ -113,6 +113,9 @@ pub struct TlsConfig {
     pub enabled: bool,
     /// Host names in the development server certificate.
     pub names: Vec<String>,
+    /// License and playback calls need a device certificate (mutual TLS)
+    /// from an enrolled, unrevoked box. Enrollment itself never does.
+    pub require_client_cert: bool,
 }
 
 impl Default for TlsConfig {
@@ -120,6 +123,7 @@ impl Default for TlsConfig {
         Self {
             enabled: false,
             names: vec!["localhost".into()],
+            require_client_cert: false,
         }
     }
 }

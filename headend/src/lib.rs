@@ -18,6 +18,7 @@ pub mod ads;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod devices;
 pub mod ingest;
 pub mod keystore;
 pub mod poster;

@@ -111,6 +111,11 @@ enum Command {
         #[arg(long, default_value_t = ottbox_headend::reco::Params::default().k)]
         k: usize,
     },
+    /// Manage enrolled boxes (device certificates).
+    Device {
+        #[command(subcommand)]
+        action: DeviceAction,
+    },
     /// Print an access token for an account.
     Token {
         /// Account id.
@@ -118,6 +123,19 @@ enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
+    },
+}
+
+/// What to do with enrolled devices.
+#[derive(Subcommand)]
+enum DeviceAction {
+    /// List enrolled devices.
+    List,
+    /// Revoke a device: its certificate is refused from now on
+    /// (`device_revoked`), and it cannot enroll again.
+    Revoke {
+        /// The device's serial.
+        serial: String,
     },
 }
 
@@ -150,7 +168,8 @@ async fn main() -> anyhow::Result<()> {
                     &state.config.tls_dir(),
                     &state.config.tls.names,
                 )?;
-                let server_config = ottbox_headend::tls::server_config(&files)?;
+                let server_config =
+                    ottbox_headend::tls::server_config(&files, Some(&state.device_ca.cert_path))?;
                 // The first stdout line tells scripts and tests where we listen.
                 println!("listening on https://{local}");
                 tracing::info!(ca = %files.ca_cert.display(), "serving HTTPS; boxes trust this CA");
@@ -263,6 +282,29 @@ async fn main() -> anyhow::Result<()> {
                 ("popularity".to_owned(), report.popularity),
             ] {
                 println!("{name:<28} {:>10.4} {:>10.4}", s.recall, s.ndcg);
+            }
+        }
+        Command::Device { action } => {
+            let db = ottbox_headend::db::Db::open(&config.db_path())?;
+            let conn = db.conn()?;
+            use ottbox_headend::db::devices;
+            match action {
+                DeviceAction::List => {
+                    for d in devices::list(&conn)? {
+                        let state = if d.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        };
+                        println!("{}\t{}\t{}\t{state}", d.serial, d.account_id, d.fingerprint);
+                    }
+                }
+                DeviceAction::Revoke { serial } => {
+                    if !devices::revoke(&conn, &serial)? {
+                        anyhow::bail!("no device with serial {serial:?} is enrolled");
+                    }
+                    println!("device {serial}: revoked");
+                }
             }
         }
         Command::Token { account, ttl } => {

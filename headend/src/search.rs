@@ -177,6 +177,13 @@ pub fn rebuild(conn: &Connection) -> Result<(), DbError> {
     Ok(())
 }
 
+/// A query as search sees it: its terms, lower-case, space-separated. Two
+/// queries with the same normal form give the same results, which makes it
+/// the key of the search cache.
+pub fn normalise(query: &str) -> String {
+    terms(query, MAX_TERMS).join(" ")
+}
+
 /// Lower-case words of letters and digits, at most `max` of them.
 fn terms(text: &str, max: usize) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())

@@ -101,7 +101,7 @@ pub fn ensure_dev_pki(dir: &Path, names: &[String]) -> Result<TlsFiles, TlsError
     Ok(files)
 }
 
-fn this_year() -> i32 {
+pub(crate) fn this_year() -> i32 {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -110,7 +110,7 @@ fn this_year() -> i32 {
 
 /// Writes a file with `mode` from creation on (no window where a key is
 /// readable by others).
-fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
+pub(crate) fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
     let io = |source| TlsError::Io {
         path: path.to_owned(),
         source,
@@ -127,7 +127,17 @@ fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
 }
 
 /// The rustls server configuration for `files` (ring crypto, TLS 1.2+).
-pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+///
+/// With `device_ca`, clients may present a device certificate: one signed
+/// by that CA is accepted and reaches handlers (see
+/// [`crate::server::device_auth`]), any other certificate fails the
+/// handshake, and no certificate at all is allowed at the TLS level (a box
+/// must reach enrollment before it has one); the routes that need a device
+/// refuse such calls themselves.
+pub fn server_config(
+    files: &TlsFiles,
+    device_ca: Option<&Path>,
+) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs = CertificateDer::pem_file_iter(&files.cert)
@@ -136,10 +146,33 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| TlsError::Invalid(format!("{}: {e}", files.key.display())))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Invalid(e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| TlsError::Invalid(e.to_string()))?;
+    let builder = match device_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(path)
+                .map_err(|e| TlsError::Invalid(format!("{}: {e}", path.display())))?
+            {
+                let cert =
+                    cert.map_err(|e| TlsError::Invalid(format!("{}: {e}", path.display())))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| TlsError::Invalid(format!("{}: {e}", path.display())))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .allow_unauthenticated()
+            .build()
+            .map_err(|e| TlsError::Invalid(e.to_string()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
         .with_single_cert(certs, key)
         .map_err(|e| TlsError::Invalid(e.to_string()))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

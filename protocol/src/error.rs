@@ -43,6 +43,11 @@ pub enum ErrorCode {
     UnsupportedGrantType,
     /// The e-mail or password is wrong.
     InvalidCredentials,
+    /// The call needs a device certificate (mutual TLS) from an enrolled
+    /// box, and none (or an unknown one) was presented.
+    DeviceCertificateRequired,
+    /// The device presenting this certificate was revoked.
+    DeviceRevoked,
 }
 
 impl ErrorCode {
@@ -64,6 +69,8 @@ impl ErrorCode {
             Self::InvalidGrant => "invalid_grant",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidCredentials => "invalid_credentials",
+            Self::DeviceCertificateRequired => "device_certificate_required",
+            Self::DeviceRevoked => "device_revoked",
         }
     }
 }
@@ -105,6 +112,8 @@ mod tests {
             ErrorCode::InvalidGrant,
             ErrorCode::UnsupportedGrantType,
             ErrorCode::InvalidCredentials,
+            ErrorCode::DeviceCertificateRequired,
+            ErrorCode::DeviceRevoked,
         ] {
             let json = serde_json::to_string(&code).expect("serializes");
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod catalog;
 #[cfg(feature = "dbus")]
 pub mod dbus;
+pub mod device;
 pub mod error;
 pub mod license;
 pub mod playback;

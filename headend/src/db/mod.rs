@@ -13,6 +13,7 @@ use rusqlite_migration::{M, Migrations};
 pub mod accounts;
 pub mod assets;
 pub mod catalog;
+pub mod devices;
 pub mod history;
 
 /// A pooled connection.
@@ -201,6 +202,17 @@ const MIGRATIONS: &[M<'static>] = &[
         at_ms       INTEGER NOT NULL
     );
     CREATE INDEX ad_events_session ON ad_events(session_id, seq);
+    "#,
+    ),
+    M::up(
+        r#"
+    CREATE TABLE devices (
+        serial      TEXT PRIMARY KEY,
+        account_id  TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        fingerprint TEXT NOT NULL UNIQUE,
+        enrolled_at INTEGER NOT NULL,
+        revoked_at  INTEGER
+    );
     "#,
     ),
 ];

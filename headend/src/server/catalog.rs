@@ -45,7 +45,7 @@ struct LimitParams {
 async fn search(
     State(state): State<Arc<AppState>>,
     Query(params): Query<SearchParams>,
-) -> Result<Json<TitleList>, HttpError> {
+) -> Result<axum::response::Response, HttpError> {
     if params.q.len() > MAX_QUERY_BYTES {
         return Err(HttpError::from_code(
             ErrorCode::InvalidRequest,
@@ -53,7 +53,13 @@ async fn search(
         ));
     }
     let limit = params.limit.unwrap_or(20).clamp(1, MAX_LIMIT);
-    super::blocking(state, move |state, conn| {
+    // A repeated query is answered from memory, on the async thread: no
+    // blocking-pool hop, no connection, no FTS5.
+    let key = crate::search::normalise(&params.q);
+    if let Some(body) = state.search_cache.get(&key, limit) {
+        return Ok(super::json_bytes(body));
+    }
+    let body = super::blocking(state, move |state, conn| {
         let mut hits = state
             .search
             .search(conn, &params.q, RERANK_POOL.max(limit))?;
@@ -64,14 +70,17 @@ async fn search(
             -h.rank + POPULARITY_WEIGHT * f64::from(reco.views(&h.title_id)).ln_1p()
         };
         hits.sort_by(|a, b| score(b).total_cmp(&score(a)));
-        summaries(
+        let results = summaries(
             state,
             conn,
             hits.iter().take(limit).map(|h| h.title_id.as_str()),
-        )
+        )?;
+        let body = super::to_bytes(&TitleList { results })?;
+        state.search_cache.put(key, limit, body.clone());
+        Ok(body)
     })
-    .await
-    .map(|results| Json(TitleList { results }))
+    .await?;
+    Ok(super::json_bytes(body))
 }
 
 async fn similar(

@@ -27,8 +27,12 @@ impl HttpError {
     /// The status each code normally takes.
     pub fn from_code(code: ErrorCode, message: impl Into<String>) -> Self {
         let status = match code {
-            ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
-            ErrorCode::NotEntitled | ErrorCode::RegionBlocked => StatusCode::FORBIDDEN,
+            ErrorCode::InvalidToken | ErrorCode::DeviceCertificateRequired => {
+                StatusCode::UNAUTHORIZED
+            }
+            ErrorCode::NotEntitled | ErrorCode::RegionBlocked | ErrorCode::DeviceRevoked => {
+                StatusCode::FORBIDDEN
+            }
             ErrorCode::UnknownKey | ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,

@@ -61,30 +61,51 @@ async fn home(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Query(params): Query<HomeParams>,
-) -> Result<Json<Home>, HttpError> {
+) -> Result<axum::response::Response, HttpError> {
     let claims = authenticate(&state, &headers)?;
     let items = params.items.unwrap_or(DEFAULT_ITEMS).clamp(1, MAX_ITEMS);
-    super::blocking(state, move |state, conn| {
+    let body = super::blocking(state, move |state, conn| {
+        // The session is checked on every request, cached rows or not, so
+        // a logout takes effect at once.
         check_session(conn, &claims)?;
-        let ctx = Context::new(state, conn, &claims.sub)?;
-        let mut ids = vec!["continue".to_owned(), "recommended".to_owned()];
-        if let Some(last) = ctx.watched.last() {
-            ids.push(format!("because:{last}"));
-        }
-        ids.push("trending".to_owned());
-        ids.extend(GENRE_ROWS.iter().map(|g| format!("genre:{g}")));
-        let mut rows = Vec::new();
-        for id in ids {
-            if let Some(row) = ctx.row(&id, 0, items)?
-                && !row.items.is_empty()
-            {
-                rows.push(row);
-            }
-        }
-        Ok(Home { rows })
+        let ticket = match state.home_cache.get(&claims.sub, items) {
+            Ok(body) => return Ok(body),
+            Err(ticket) => ticket,
+        };
+        let home = build_home(state, conn, &claims.sub, items)?;
+        let body = super::to_bytes(&home)?;
+        state
+            .home_cache
+            .put(&claims.sub, ticket, items, body.clone());
+        Ok(body)
     })
-    .await
-    .map(Json)
+    .await?;
+    Ok(super::json_bytes(body))
+}
+
+/// Every row of `account`'s home screen, `items` tiles each.
+fn build_home(
+    state: &AppState,
+    conn: &Connection,
+    account: &str,
+    items: usize,
+) -> Result<Home, HttpError> {
+    let ctx = Context::new(state, conn, account)?;
+    let mut ids = vec!["continue".to_owned(), "recommended".to_owned()];
+    if let Some(last) = ctx.watched.last() {
+        ids.push(format!("because:{last}"));
+    }
+    ids.push("trending".to_owned());
+    ids.extend(GENRE_ROWS.iter().map(|g| format!("genre:{g}")));
+    let mut rows = Vec::new();
+    for id in ids {
+        if let Some(row) = ctx.row(&id, 0, items)?
+            && !row.items.is_empty()
+        {
+            rows.push(row);
+        }
+    }
+    Ok(Home { rows })
 }
 
 async fn one_row(

@@ -22,7 +22,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ottbox_protocol::ErrorCode;
@@ -30,6 +30,7 @@ use ottbox_protocol::license::{Jwk, LICENSE_PATH, LicenseRequest, LicenseRespons
 
 use super::AppState;
 use super::bearer::{authenticate, check_session};
+use super::device_auth::{PeerDevice, require_device};
 use super::error::HttpError;
 use crate::db::{accounts, assets};
 use crate::keystore::ContentKey;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 async fn license(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    device: Option<Extension<PeerDevice>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<LicenseResponse>, HttpError> {
@@ -68,7 +70,7 @@ async fn license(
     })?;
     let account = authenticate(&state, &headers)?;
     let (kids, session_type) = parse_request(&body)?;
-    let keys = grant_async(state, peer, &headers, account, kids).await?;
+    let keys = grant_async(state, peer, device, &headers, account, kids).await?;
     let keys = keys
         .iter()
         .map(|key| Jwk {
@@ -84,11 +86,12 @@ async fn hls_key(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(kid): Path<String>,
+    device: Option<Extension<PeerDevice>>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, HttpError> {
     let account = authenticate(&state, &headers)?;
     let kid = decode_kid(&kid)?;
-    let keys = grant_async(state, peer, &headers, account, vec![kid]).await?;
+    let keys = grant_async(state, peer, device, &headers, account, vec![kid]).await?;
     let key = keys.first().map(|k| k.key.to_vec()).unwrap_or_default();
     Ok((
         [
@@ -103,14 +106,18 @@ async fn hls_key(
 async fn grant_async(
     state: Arc<AppState>,
     peer: SocketAddr,
+    device: Option<Extension<PeerDevice>>,
     headers: &HeaderMap,
     claims: Claims,
     kids: Vec<[u8; 16]>,
 ) -> Result<Vec<ContentKey>, HttpError> {
     let region = state.client_region(peer, headers);
-    tokio::task::spawn_blocking(move || grant(&state, &claims, &kids, region.as_deref()))
-        .await
-        .map_err(HttpError::internal)?
+    let device = device.map(|Extension(d)| d);
+    tokio::task::spawn_blocking(move || {
+        grant(&state, &claims, device.as_ref(), &kids, region.as_deref())
+    })
+    .await
+    .map_err(HttpError::internal)?
 }
 
 /// Parses and validates the ClearKey request: its key ids and session type.
@@ -152,11 +159,13 @@ fn decode_kid(kid: &str) -> Result<[u8; 16], HttpError> {
 fn grant(
     state: &AppState,
     claims: &Claims,
+    device: Option<&PeerDevice>,
     kids: &[[u8; 16]],
     region: Option<&str>,
 ) -> Result<Vec<ContentKey>, HttpError> {
     let conn = state.db.conn()?;
     check_session(&conn, claims)?;
+    require_device(state, &conn, device)?;
     let account = claims.sub.as_str();
     let mut found = Vec::with_capacity(kids.len());
     for kid in kids {

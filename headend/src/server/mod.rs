@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
 use tokio::net::TcpListener;
 
 use ottbox_protocol::catalog::TitleSummary;
@@ -24,7 +25,9 @@ use crate::tokens::TokenIssuer;
 
 pub mod ads;
 pub mod bearer;
+pub mod cache;
 pub mod catalog;
+pub mod device_auth;
 pub mod device_page;
 pub mod error;
 pub mod home;
@@ -52,6 +55,12 @@ pub struct AppState {
     /// Every title's summary, so rows and results need no query per tile;
     /// reloaded by [`AppState::refresh_catalog`].
     titles: std::sync::RwLock<Arc<HashMap<String, TitleSummary>>>,
+    /// Serialised search answers by normalised query.
+    pub search_cache: cache::SearchCache,
+    /// Serialised home answers by account.
+    pub home_cache: cache::HomeCache,
+    /// Signs enrolled boxes' client certificates.
+    pub device_ca: crate::devices::DeviceCa,
     /// The configuration it was built from.
     pub config: Config,
 }
@@ -64,6 +73,7 @@ impl AppState {
         let master = MasterKey::load_or_create(&config.master_key_path())?;
         let secret = crate::keystore::load_or_create_secret(&config.token_secret_path(), 32)?;
         let search = SearchIndex::load(&*db.conn()?)?;
+        let device_ca = crate::devices::DeviceCa::load_or_create(&config.tls_dir())?;
         let reco = std::sync::RwLock::new(Arc::new(Recommender::build(
             &*db.conn()?,
             Default::default(),
@@ -73,6 +83,9 @@ impl AppState {
             reco,
             titles,
             search,
+            search_cache: Default::default(),
+            device_ca,
+            home_cache: Default::default(),
             db,
             master,
             tokens: TokenIssuer::new(&secret),
@@ -110,6 +123,8 @@ impl AppState {
         let fresh = Arc::new(Recommender::build(&conn, Default::default())?);
         *self.reco.write().unwrap_or_else(|e| e.into_inner()) = fresh;
         *self.titles.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(title_map(&conn)?);
+        self.search_cache.clear();
+        self.home_cache.clear();
         Ok(())
     }
 
@@ -155,6 +170,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(openapi::routes())
         .merge(ads::routes())
         .merge(device_page::routes())
+        .merge(device_auth::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(limit))
@@ -175,10 +191,32 @@ pub async fn serve_tls(
         stopper.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
     });
     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
-    axum_server::from_tcp_rustls(listener, config)
+    let acceptor =
+        device_auth::DeviceAcceptor::new(axum_server::tls_rustls::RustlsAcceptor::new(config));
+    axum_server::from_tcp(listener)
+        .acceptor(acceptor)
         .handle(handle)
         .serve(router(state).into_make_service_with_connect_info::<SocketAddr>())
         .await
+}
+
+/// A JSON response from bytes serialised earlier (the response caches).
+pub(crate) fn json_bytes(body: axum::body::Bytes) -> axum::response::Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// Serialises `value` for a cache; a failure (impossible for these plain
+/// types) is an internal error rather than a panic.
+pub(crate) fn to_bytes(
+    value: &impl serde::Serialize,
+) -> Result<axum::body::Bytes, error::HttpError> {
+    serde_json::to_vec(value)
+        .map(axum::body::Bytes::from)
+        .map_err(error::HttpError::internal)
 }
 
 /// Runs database work off the async runtime, with a pooled connection.

@@ -58,8 +58,15 @@ pub fn document() -> &'static Value {
                 "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                 "schemas": {
                     "Error": {"type": "object", "required": ["error", "message"], "properties": {
-                        "error": {"type": "string", "enum": ["invalid_token", "not_entitled", "region_blocked", "unknown_key", "invalid_request", "payload_too_large", "not_found", "server_error", "authorization_pending", "slow_down", "expired_token", "access_denied", "invalid_grant", "unsupported_grant_type", "invalid_credentials"]},
+                        "error": {"type": "string", "enum": ["invalid_token", "not_entitled", "region_blocked", "unknown_key", "invalid_request", "payload_too_large", "not_found", "server_error", "authorization_pending", "slow_down", "expired_token", "access_denied", "invalid_grant", "unsupported_grant_type", "invalid_credentials", "device_certificate_required", "device_revoked"]},
                         "message": {"type": "string"}}},
+                    "EnrollRequest": {"type": "object", "required": ["serial", "csr_pem"], "properties": {
+                        "serial": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+                        "csr_pem": {"type": "string", "description": "PKCS#10 certificate signing request, PEM, signed with the box's own key"}}},
+                    "EnrollResponse": {"type": "object", "required": ["serial", "certificate_chain_pem", "fingerprint"], "properties": {
+                        "serial": {"type": "string"},
+                        "certificate_chain_pem": {"type": "string", "description": "client certificate then device CA, PEM"},
+                        "fingerprint": {"type": "string", "description": "SHA-256 of the certificate (DER), hex"}}},
                     "LicenseRequest": {"type": "object", "required": ["kids"], "properties": {
                         "kids": {"type": "array", "minItems": 1, "maxItems": 32, "items": {"type": "string", "description": "16-byte key id, base64url"}},
                         "type": {"type": "string", "enum": ["temporary"]}}},
@@ -151,6 +158,12 @@ pub fn document() -> &'static Value {
                 "/api/v1/ads/events/{session}": {"get": {"summary": "beacons received for an ad session, in order",
                     "parameters": [path_param("session")],
                     "responses": {"200": {"description": "beacons", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}}},
+                "/api/v1/devices/enroll": {"post": {"summary": "enroll a box: CSR in, client certificate from the device CA out (for mutual TLS on license and playback calls when [tls] require_client_cert is on)", "security": bearer,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnrollRequest"}}}},
+                    "responses": with_ok(ok_json("EnrollResponse"), &[400, 401, 403])}},
+                "/api/v1/devices/{serial}/revoke": {"post": {"summary": "revoke one of the account's boxes; its certificate is refused with device_revoked from then on", "security": bearer,
+                    "parameters": [path_param("serial")],
+                    "responses": with_ok(json!({"204": {"description": "revoked"}}), &[401, 404])}},
                 "/api/v1/events": {"post": {"summary": "viewing events, idempotent by id", "security": bearer,
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventBatch"}}}},
                     "responses": with_ok(ok_json("EventReceipt"), &[400, 401, 404])}}

@@ -12,7 +12,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::HeaderMap;
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use ottbox_protocol::ErrorCode;
 use ottbox_protocol::license::LICENSE_PATH;
 use ottbox_protocol::playback::{Edge, EventBatch, EventKind, EventReceipt, PlaybackSession};
@@ -20,6 +20,7 @@ use rusqlite::OptionalExtension;
 
 use super::AppState;
 use super::bearer::{authenticate, check_session};
+use super::device_auth::{PeerDevice, require_device};
 use super::error::HttpError;
 use crate::db::{DbError, accounts, assets, history};
 
@@ -37,12 +38,14 @@ async fn session(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(title): Path<String>,
+    device: Option<Extension<PeerDevice>>,
     headers: HeaderMap,
 ) -> Result<Json<PlaybackSession>, HttpError> {
     let claims = authenticate(&state, &headers)?;
     let region = state.client_region(peer, &headers);
     super::blocking(state, move |state, conn| {
         check_session(conn, &claims)?;
+        require_device(state, conn, device.as_ref().map(|Extension(d)| d))?;
         let account = claims.sub.as_str();
         let asset_id: Option<Option<String>> = conn
             .query_row("SELECT asset_id FROM titles WHERE id = ?1", [&title], |r| {
@@ -122,7 +125,7 @@ async fn events(
     let Json(batch) =
         body.map_err(|e| HttpError::from_code(ErrorCode::InvalidRequest, e.body_text()))?;
     validate(&batch)?;
-    super::blocking_mut(state, move |_, conn| {
+    super::blocking_mut(state, move |state, conn| {
         check_session(conn, &claims)?;
         for e in &batch.events {
             if let Some(t) = &e.title_id {
@@ -140,6 +143,8 @@ async fn events(
             }
         }
         let (accepted, duplicates) = history::record(conn, &claims.sub, &batch.events)?;
+        // Continue watching and the recommendations follow the history.
+        state.home_cache.invalidate(&claims.sub);
         Ok(EventReceipt {
             accepted,
             duplicates,

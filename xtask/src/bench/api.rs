@@ -25,10 +25,18 @@ const QUERIES: &[&str] = &[
 ];
 
 pub fn run() -> anyhow::Result<()> {
-    let bin = headend::build(true)?;
+    // `OTTBOX_BENCH_HEADEND=<binary>` measures a binary built elsewhere (an
+    // older commit, for a before/after comparison under the same load).
+    let bin = match std::env::var_os("OTTBOX_BENCH_HEADEND") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => headend::build(true)?,
+    };
     let scratch = Scratch::new("api")?;
     let data = scratch.path().join("data");
-    let reco = root().join("../shared/reco");
+    // `OTTBOX_RECO_DIR` overrides where MovieLens lives (a worktree has no
+    // `../shared`).
+    let reco = std::env::var_os("OTTBOX_RECO_DIR")
+        .map_or_else(|| root().join("../shared/reco"), std::path::PathBuf::from);
     println!("bench: sample catalog (1 video, 9,742 MovieLens titles and their views)");
     run_cmd(
         headend::command(&bin, &data)
