@@ -1,6 +1,8 @@
 //! `cargo xtask demo`: the headend with the sample catalog, and a tour that
-//! shows it working: origin, license grants and refusals, and one frame of
-//! an encrypted title decrypted with a granted key and decoded.
+//! shows it working: origin, license grants and refusals, one frame of an
+//! encrypted title decrypted with a granted key and decoded, and the box
+//! (`ottboxd` on D-Bus) signing in with a device code and showing home rows
+//! and search results.
 //!
 //! Everything lives under `var/` in the workspace (gitignored): the
 //! headend's data in `var/headend`, the demo's outputs and the headend's log
@@ -93,6 +95,10 @@ pub fn run(once: bool) -> anyhow::Result<()> {
     let mut tour = Tour::default();
     if let Err(e) = tour.run(&server.url, &demo_token, &basic_token, &out) {
         tour.fail(format!("{e:#}"));
+    }
+    match crate::demo_box::tour(&server.url, DEMO_PASSWORD, &out) {
+        Ok(failed) => failed.into_iter().for_each(|f| tour.fail(f)),
+        Err(e) => tour.fail(format!("the box: {e:#}")),
     }
     if tour.failed.is_empty() {
         println!("\ndemo: every step worked");

@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 mod abr_sim;
 mod bench;
 mod demo;
+mod demo_box;
 mod headend;
 mod png;
 mod setup;

@@ -105,10 +105,15 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                 ),
             );
             let wait = async {
+                // The stream starts with the value before StartLogin; the
+                // login is over at the first state after `pending`.
+                let mut pending = false;
                 while let Some(change) = futures_next(&mut changes).await {
                     let state = change.get().await.unwrap_or_default();
-                    if LoginState::parse(&state) != Some(LoginState::Pending) {
-                        return state;
+                    match LoginState::parse(&state) {
+                        Some(LoginState::Pending) => pending = true,
+                        _ if pending => return state,
+                        _ => {}
                     }
                 }
                 String::new()
