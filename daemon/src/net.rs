@@ -173,9 +173,10 @@ impl Headend {
         json(self.http.get(self.url(&path)).bearer_auth(access)).await
     }
 
-    /// Raw bytes of a path on the headend (posters).
-    pub async fn bytes(&self, path: &str) -> Result<Vec<u8>, HeadendError> {
-        let resp = send(self.http.get(self.url(path))).await?;
+    /// A title's poster, PNG bytes.
+    pub async fn poster(&self, id: &str) -> Result<Vec<u8>, HeadendError> {
+        let path = format!("/api/v1/titles/{}/poster.png", path_segment(id));
+        let resp = send(self.http.get(self.url(&path))).await?;
         body(resp).await
     }
 

@@ -349,11 +349,7 @@ impl Catalog {
         if let Some(bytes) = self.store.posters.get(id).map_err(StoreError::from)? {
             return Ok(bytes.to_vec());
         }
-        let path = format!(
-            "/api/v1/titles/{}/poster.png",
-            percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
-        );
-        let result = self.headend.bytes(&path).await;
+        let result = self.headend.poster(id).await;
         self.mark(&result);
         let bytes = result?;
         self.store
