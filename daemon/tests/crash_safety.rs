@@ -12,8 +12,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Bus, Daemon, Headend, eventually};
-use ottbox_protocol::dbus::{Catalog1Proxy, Player1Proxy, Session1Proxy};
+use common::{Bus, Daemon, Headend, catalog_proxy, eventually, player_proxy, session_proxy};
 use rand::Rng;
 
 const KILLS: usize = 20;
@@ -25,7 +24,7 @@ async fn twenty_kill9s_lose_no_acknowledged_write() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut daemon = Daemon::start(&bus, &headend.url(), &dir.path().join("state")).await;
     let conn = bus.connect().await;
-    let session = Session1Proxy::new(&conn).await.expect("proxy");
+    let session = session_proxy(&conn).await;
     let code = session.start_login().await.expect("login");
     headend
         .confirm(&code.verification_uri, &code.user_code, "approve")
@@ -34,9 +33,8 @@ async fn twenty_kill9s_lose_no_acknowledged_write() {
         (session.state().await.ok()? == "logged_in").then_some(())
     })
     .await;
-    let titles: Vec<String> = Catalog1Proxy::new(&conn)
+    let titles: Vec<String> = catalog_proxy(&conn)
         .await
-        .expect("proxy")
         .search("story")
         .await
         .expect("search")
@@ -51,8 +49,8 @@ async fn twenty_kill9s_lose_no_acknowledged_write() {
     let mut stops: HashMap<String, Vec<(f64, bool)>> = HashMap::new();
     let mut n = 0u32;
     for _ in 0..KILLS {
-        let catalog = Catalog1Proxy::new(&conn).await.expect("proxy");
-        let player = Player1Proxy::new(&conn).await.expect("proxy");
+        let catalog = catalog_proxy(&conn).await;
+        let player = player_proxy(&conn).await;
         let budget = Duration::from_millis(rand::rng().random_range(50..400));
         let writer = async {
             loop {
@@ -81,7 +79,7 @@ async fn twenty_kill9s_lose_no_acknowledged_write() {
     // Every restart opened the store (restart() waits for the bus name) and
     // kept the account.
     assert_eq!(session.state().await.expect("state"), "logged_in");
-    let catalog = Catalog1Proxy::new(&conn).await.expect("proxy");
+    let catalog = catalog_proxy(&conn).await;
     for (title, attempts) in &stops {
         // The last acknowledged stop, or a later one that landed just
         // before a kill took its reply away.

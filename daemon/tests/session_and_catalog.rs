@@ -12,8 +12,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Bus, Daemon, Headend, eventually};
-use ottbox_protocol::dbus::{Catalog1Proxy, Error, Session1Proxy};
+use common::{Bus, Daemon, Headend, catalog_proxy, eventually, session_proxy};
+use ottbox_protocol::dbus::{Error, Session1Proxy};
 use zbus::export::futures_core::Stream;
 
 /// Logs the daemon in through D-Bus, confirming on the page as a viewer.
@@ -38,8 +38,8 @@ async fn device_login_home_search_and_logout_through_dbus() {
     let dir = tempfile::tempdir().expect("tempdir");
     let _daemon = Daemon::start(&bus, &headend.url(), &dir.path().join("state")).await;
     let conn = bus.connect().await;
-    let session = Session1Proxy::new(&conn).await.expect("proxy");
-    let catalog = Catalog1Proxy::new(&conn).await.expect("proxy");
+    let session = session_proxy(&conn).await;
+    let catalog = catalog_proxy(&conn).await;
 
     assert_eq!(session.state().await.expect("state"), "logged_out");
     let err = catalog.home().await.expect_err("home needs an account");
@@ -111,8 +111,8 @@ async fn the_access_token_is_refreshed_before_it_expires() {
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = Daemon::start(&bus, &headend.url(), &dir.path().join("state")).await;
     let conn = bus.connect().await;
-    let session = Session1Proxy::new(&conn).await.expect("proxy");
-    let catalog = Catalog1Proxy::new(&conn).await.expect("proxy");
+    let session = session_proxy(&conn).await;
+    let catalog = catalog_proxy(&conn).await;
     login(&session, &headend).await;
     for query in ["matrix", "heat", "jumanji"] {
         tokio::time::sleep(Duration::from_secs(3)).await;
@@ -134,8 +134,8 @@ async fn a_cold_start_offline_serves_home_from_cache_and_signals_the_return() {
     let state = dir.path().join("state");
     let mut daemon = Daemon::start(&bus, &headend.url(), &state).await;
     let conn = bus.connect().await;
-    let session = Session1Proxy::new(&conn).await.expect("proxy");
-    let catalog = Catalog1Proxy::new(&conn).await.expect("proxy");
+    let session = session_proxy(&conn).await;
+    let catalog = catalog_proxy(&conn).await;
     login(&session, &headend).await;
     let online = catalog.home().await.expect("home");
 
@@ -143,7 +143,7 @@ async fn a_cold_start_offline_serves_home_from_cache_and_signals_the_return() {
     daemon.kill9();
     headend.stop().await;
     daemon.restart().await;
-    let catalog = Catalog1Proxy::new(&conn).await.expect("proxy");
+    let catalog = catalog_proxy(&conn).await;
     assert_eq!(
         session.state().await.expect("state"),
         "logged_in",
@@ -189,7 +189,7 @@ async fn a_declined_login_says_why() {
     let dir = tempfile::tempdir().expect("tempdir");
     let _daemon = Daemon::start(&bus, &headend.url(), &dir.path().join("state")).await;
     let conn = bus.connect().await;
-    let session = Session1Proxy::new(&conn).await.expect("proxy");
+    let session = session_proxy(&conn).await;
     let code = session.start_login().await.expect("StartLogin");
     headend
         .confirm(&code.verification_uri, &code.user_code, "deny")

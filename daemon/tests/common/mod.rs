@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use ottbox_headend::config::Config;
 use ottbox_headend::server::{self, AppState};
+use ottbox_protocol::dbus::{Catalog1Proxy, Player1Proxy, Session1Proxy};
 
 pub const EMAIL: &str = "viewer@ottbox.example";
 pub const PASSWORD: &str = "correct horse";
@@ -270,6 +271,36 @@ impl Bus {
             .await
             .expect("connect to the test bus")
     }
+}
+
+/// Proxies that read every property from the daemon when asked, instead of
+/// from a cache that the PropertiesChanged signal updates on its own time:
+/// a test that reads State right after StartLogin must see what the daemon
+/// says now, not race the signal.
+pub async fn session_proxy(conn: &zbus::Connection) -> Session1Proxy<'static> {
+    Session1Proxy::builder(conn)
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await
+        .expect("Session1 proxy")
+}
+
+/// See [`session_proxy`].
+pub async fn catalog_proxy(conn: &zbus::Connection) -> Catalog1Proxy<'static> {
+    Catalog1Proxy::builder(conn)
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await
+        .expect("Catalog1 proxy")
+}
+
+/// See [`session_proxy`].
+pub async fn player_proxy(conn: &zbus::Connection) -> Player1Proxy<'static> {
+    Player1Proxy::builder(conn)
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await
+        .expect("Player1 proxy")
 }
 
 impl Drop for Bus {
