@@ -52,6 +52,55 @@ pub struct Config {
     pub cache: CacheConfig,
     /// The outbound event queue.
     pub events: EventsConfig,
+    /// The player: sinks, buffering, quality limits.
+    pub player: PlayerConfig,
+}
+
+/// The player.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PlayerConfig {
+    /// Video sink, a GStreamer element description: `kmssink` on a box
+    /// driving its display, `waylandsink`, `autovideosink`, or
+    /// `fakesink sync=true` for a headless box.
+    pub video_sink: String,
+    /// Audio sink, likewise (`alsasink`, `autoaudiosink`, `fakesink`).
+    pub audio_sink: String,
+    /// Which manifest to play when a title has both: `hls` or `dash`.
+    pub manifest: ManifestChoice,
+    /// Seconds of media to hold ahead of the playhead in steady state.
+    pub buffer_target_s: f64,
+    /// Playback starts once this much is buffered (at least one segment
+    /// is always fed first).
+    pub start_buffer_s: f64,
+    /// The display's size: no rendition larger than this is fetched.
+    pub display_width: u32,
+    /// See `display_width`.
+    pub display_height: u32,
+}
+
+/// Which manifest format to prefer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ManifestChoice {
+    /// HLS (every title has it).
+    Hls,
+    /// DASH, when the title has an MPD; else HLS.
+    Dash,
+}
+
+impl Default for PlayerConfig {
+    fn default() -> Self {
+        Self {
+            video_sink: "autovideosink".into(),
+            audio_sink: "autoaudiosink".into(),
+            manifest: ManifestChoice::Hls,
+            buffer_target_s: 30.0,
+            start_buffer_s: 0.0,
+            display_width: 1920,
+            display_height: 1080,
+        }
+    }
 }
 
 /// How to reach the headend.
@@ -128,6 +177,7 @@ impl Default for Config {
             bus: BusConfig::default(),
             cache: CacheConfig::default(),
             events: EventsConfig::default(),
+            player: PlayerConfig::default(),
         }
     }
 }
@@ -232,7 +282,7 @@ fn invalid(path: &Path, e: toml::de::Error) -> ConfigError {
 }
 
 /// The sections an `OTTBOX_<SECTION>_<KEY>` variable may name.
-const SECTIONS: [&str; 4] = ["headend", "bus", "cache", "events"];
+const SECTIONS: [&str; 5] = ["headend", "bus", "cache", "events", "player"];
 
 /// Folds `OTTBOX_*` variables into the table. Values are parsed as TOML
 /// scalars when they look like one (`5`, `true`, `2.5`), else taken as

@@ -7,6 +7,8 @@
 //! - [`account`]: device login (RFC 8628), tokens kept fresh, logout;
 //! - [`catalog`]: home rows, search, details, posters from cache first;
 //! - [`events`]: the store-and-forward queue of viewing events;
+//! - [`player`]: Play, Preview and Stop for the viewer: one playback at a
+//!   time, resume points and viewing events around the engine;
 //! - [`dbus`]: `io.ottbox.Daemon` and its interfaces, one file each;
 //! - [`daemon`]: wiring it together, systemd readiness and watchdog,
 //!   shutdown;
@@ -26,6 +28,7 @@ pub mod events;
 pub mod media;
 pub mod net;
 pub mod playback;
+pub mod player;
 pub mod store;
 
 /// The daemon's version, as reported on D-Bus and in logs.
@@ -44,6 +47,8 @@ pub struct Core {
     pub catalog: Arc<catalog::Catalog>,
     /// Outbound events.
     pub events: Arc<events::Events>,
+    /// The player.
+    pub player: Arc<player::Player>,
 }
 
 impl Core {
@@ -60,7 +65,16 @@ impl Core {
             events.clone(),
             config.cache.clone(),
         );
+        let player = player::Player::new(
+            store.clone(),
+            headend.clone(),
+            account.clone(),
+            catalog.clone(),
+            events.clone(),
+            config.player.clone(),
+        );
         Ok(Arc::new(Self {
+            player,
             store,
             headend,
             account,

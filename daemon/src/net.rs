@@ -13,6 +13,7 @@ use ottbox_protocol::auth::{
     REFRESH_TOKEN_GRANT, TOKEN_PATH, TokenResponse,
 };
 use ottbox_protocol::catalog::{Home, TitleDetails, TitleList};
+use ottbox_protocol::license::{LicenseRequest, LicenseResponse};
 use ottbox_protocol::playback::{EventBatch, EventReceipt, PlaybackSession};
 use ottbox_protocol::{ApiError, ErrorCode};
 use serde::de::DeserializeOwned;
@@ -190,6 +191,29 @@ impl Headend {
         json(self.http.post(self.url(&path)).bearer_auth(access)).await
     }
 
+    /// Asks the license server at `url` (from the playback session) for
+    /// ClearKey keys.
+    pub async fn license(
+        &self,
+        access: &str,
+        url: &str,
+        request: &LicenseRequest,
+    ) -> Result<LicenseResponse, HeadendError> {
+        json(
+            self.http
+                .post(self.url(url))
+                .bearer_auth(access)
+                .json(request),
+        )
+        .await
+    }
+
+    /// The HTTP client itself, for media from the CDN edges: the same
+    /// roots and the same pool of kept-alive connections.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Sends a batch of viewing events.
     pub async fn events(
         &self,
@@ -264,7 +288,7 @@ async fn json<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T, He
 
 /// reqwest's Display stops at the outer layer ("error sending request");
 /// the cause chain says what happened (refused, timed out, bad certificate).
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -13,7 +13,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Bus, Daemon, Headend, catalog_proxy, eventually, session_proxy};
-use ottbox_protocol::dbus::{Error, Session1Proxy};
+use ottbox_protocol::dbus::{Catalog1Proxy, Error, Session1Proxy};
 use zbus::export::futures_core::Stream;
 
 /// Logs the daemon in through D-Bus, confirming on the page as a viewer.
@@ -163,8 +163,10 @@ async fn a_cold_start_offline_serves_home_from_cache_and_signals_the_return() {
         "marked offline"
     );
 
-    // The headend returns: the daemon notices by itself and says so.
-    let mut offline_changes = catalog.receive_offline_changed().await;
+    // The headend returns: the daemon notices by itself and says so. (A
+    // change stream needs the caching proxy: it is the cache's feed.)
+    let watcher = Catalog1Proxy::new(&conn).await.expect("proxy");
+    let mut offline_changes = watcher.receive_offline_changed().await;
     headend.restart().await;
     tokio::time::timeout(Duration::from_secs(15), async {
         loop {

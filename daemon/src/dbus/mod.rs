@@ -56,8 +56,9 @@ pub fn forward(conn: &Connection, core: &Core, shutdown: watch::Receiver<bool>) 
         conn.clone(),
         core.catalog.offline(),
         core.catalog.rows_changed(),
-        shutdown,
+        shutdown.clone(),
     );
+    player::forward(conn.clone(), core.player.subscribe(), shutdown);
 }
 
 /// Waits for the next change of `rx`, or returns false at shutdown.

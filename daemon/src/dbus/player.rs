@@ -1,176 +1,259 @@
 //! `io.ottbox.Player1` at `/io/ottbox/Player`.
 //!
-//! So far this opens the playback session on the headend, which is where
-//! refusals come from (`RegionBlocked`, `NotEntitled`, before any media is
-//! fetched), queues the `play` event and keeps the resume point on `Stop`.
-//! The streaming engine (playback issue) fills in the media side: until
-//! then a played title stays in `loading`.
+//! Thin over [`crate::player::Player`]: arguments are checked here, the
+//! player does the rest, and its status channel becomes the properties
+//! (with `PropertiesChanged` from [`forward`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use ottbox_protocol::dbus::{Error, Tile};
-use ottbox_protocol::playback::EventKind;
+use ottbox_protocol::dbus::{Error, PLAYER_PATH};
+use tokio::sync::watch;
+use zbus::Connection;
 use zbus::interface;
-use zbus::object_server::SignalEmitter;
 
-use super::{account_error, headend_error};
+use super::{account_error, catalog_error, changed, headend_error};
 use crate::Core;
-use crate::catalog::resume;
-use crate::events::Events;
+use crate::playback::session::Command;
+use crate::player::{PlayerError, PlayerStatus};
 
 /// The interface object.
 pub struct PlayerIface {
     core: Arc<Core>,
-    state: &'static str,
-    title: Option<Tile>,
-    position: f64,
-    duration: f64,
 }
 
 impl PlayerIface {
     /// Serves `core`'s player.
     pub fn new(core: Arc<Core>) -> Self {
-        Self {
-            core,
-            state: "stopped",
-            title: None,
-            position: 0.0,
-            duration: 0.0,
-        }
+        Self { core }
+    }
+
+    fn status(&self) -> PlayerStatus {
+        self.core.player.status()
     }
 }
 
 #[interface(name = "io.ottbox.Player1")]
 impl PlayerIface {
-    async fn play(
-        &mut self,
+    async fn play(&self, title_id: &str, from_s: f64) -> Result<(), Error> {
+        self.core
+            .player
+            .play(title_id, from_s)
+            .await
+            .map_err(player_error)
+    }
+
+    async fn preview(
+        &self,
         title_id: &str,
-        from_s: f64,
-        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+        x: i32,
+        y: i32,
+        width: i32,
+        height: i32,
     ) -> Result<(), Error> {
-        if !from_s.is_finite() {
-            return Err(Error::InvalidArgument(
-                "the start position must be a number".into(),
-            ));
-        }
-        let details = self
-            .core
-            .catalog
-            .details(title_id)
-            .await
-            .map_err(super::catalog_error)?;
-        let token = self
-            .core
-            .account
-            .access_token()
-            .await
-            .map_err(account_error)?;
-        let session = self
-            .core
-            .headend
-            .playback(&token, title_id)
-            .await
-            .map_err(|e| headend_error(&e))?;
-        let local = resume::get(&self.core.store, title_id).map(|r| r.position_s);
-        let start = if from_s >= 0.0 {
-            from_s
-        } else {
-            local.unwrap_or(session.resume_s)
-        };
-        if session.duration_s > 0.0 && start > session.duration_s {
+        if width <= 0 || height <= 0 || x < 0 || y < 0 {
             return Err(Error::InvalidArgument(format!(
-                "{title_id} is {:.0} s long; cannot start at {start:.0} s",
-                session.duration_s
+                "a preview needs a rectangle on screen, not {width}x{height} at {x},{y}"
             )));
         }
-        self.position = start;
-        self.duration = session.duration_s;
-        self.title = Some(details.tile);
-        self.state = "loading";
-        let mut event = Events::event(EventKind::Play);
-        event.title_id = Some(title_id.to_owned());
-        event.position_s = Some(self.position);
         self.core
-            .events
-            .push(&event)
-            .map_err(|e| Error::Storage(e.to_string()))?;
-        self.notify(&emitter).await;
-        Ok(())
+            .player
+            .preview(title_id)
+            .await
+            .map_err(player_error)
     }
 
     async fn pause(&self) -> Result<(), Error> {
-        Err(Error::NotSupported(
-            "the streaming engine is not built yet".into(),
-        ))
+        self.core
+            .player
+            .command(Command::Pause)
+            .map_err(player_error)
     }
 
     async fn resume(&self) -> Result<(), Error> {
-        Err(Error::NotSupported(
-            "the streaming engine is not built yet".into(),
-        ))
+        self.core
+            .player
+            .command(Command::Resume)
+            .map_err(player_error)
     }
 
-    async fn seek(&mut self, position_s: f64) -> Result<(), Error> {
+    async fn seek(&self, position_s: f64) -> Result<(), Error> {
         if !position_s.is_finite() || position_s < 0.0 {
             return Err(Error::InvalidArgument(
                 "a position is a number of seconds ≥ 0".into(),
             ));
         }
-        Err(Error::NotSupported(
-            "the streaming engine is not built yet".into(),
-        ))
+        let duration = self.status().engine.duration_s;
+        if duration > 0.0 && position_s > duration {
+            return Err(Error::InvalidArgument(format!(
+                "the title is {duration:.0} s long; cannot seek to {position_s:.0} s"
+            )));
+        }
+        self.core
+            .player
+            .command(Command::Seek(position_s))
+            .map_err(player_error)
     }
 
-    async fn stop(
-        &mut self,
-        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
-    ) -> Result<(), Error> {
-        if let Some(tile) = &self.title {
-            resume::save(&self.core.store, tile, self.position, self.duration)
-                .and_then(|()| self.core.store.flush())
-                .map_err(|e| Error::Storage(e.to_string()))?;
-            let mut event = Events::event(EventKind::Progress);
-            event.title_id = Some(tile.id.clone());
-            event.position_s = Some(self.position);
-            self.core
-                .events
-                .push(&event)
-                .map_err(|e| Error::Storage(e.to_string()))?;
+    async fn stop(&self) -> Result<(), Error> {
+        self.core.player.stop().map_err(player_error)
+    }
+
+    async fn set_max_resolution(&self, width: u32, height: u32) -> Result<(), Error> {
+        if (width == 0) != (height == 0) {
+            return Err(Error::InvalidArgument(
+                "give both width and height, or 0, 0 for no limit".into(),
+            ));
         }
-        self.state = "stopped";
-        self.notify(&emitter).await;
-        Ok(())
+        self.core
+            .player
+            .command(Command::SetMaxHeight(height))
+            .map_err(player_error)
+    }
+
+    async fn snapshot(&self) -> Result<(u32, u32, Vec<u8>), Error> {
+        match self.core.player.snapshot().await.map_err(player_error)? {
+            Some(f) => Ok((f.width, f.height, f.rgb)),
+            None => Err(Error::NotSupported(
+                "no picture yet, or the video sink keeps none".into(),
+            )),
+        }
     }
 
     #[zbus(property)]
     fn state(&self) -> String {
-        self.state.to_owned()
+        self.status().state
     }
 
     #[zbus(property)]
     fn title(&self) -> String {
-        self.title
-            .as_ref()
-            .map(|t| t.id.clone())
-            .unwrap_or_default()
+        self.status().title_id
     }
 
     #[zbus(property)]
     fn position(&self) -> f64 {
-        self.position
+        self.status().engine.position_s
     }
 
     #[zbus(property)]
     fn duration(&self) -> f64 {
-        self.duration
+        self.status().engine.duration_s
+    }
+
+    #[zbus(property)]
+    fn rendition(&self) -> String {
+        self.status().engine.rendition
+    }
+
+    #[zbus(property)]
+    fn bitrate(&self) -> u64 {
+        self.status().engine.bitrate
+    }
+
+    #[zbus(property)]
+    fn buffer(&self) -> f64 {
+        self.status().engine.buffer_s
+    }
+
+    #[zbus(property)]
+    fn decoder(&self) -> String {
+        self.status().engine.decoder
+    }
+
+    #[zbus(property)]
+    fn last_error(&self) -> String {
+        self.status().last_error()
+    }
+
+    #[zbus(property)]
+    fn qoe(&self) -> HashMap<String, f64> {
+        let q = self.status().qoe();
+        HashMap::from([
+            (
+                "time_to_first_frame_ms".to_owned(),
+                q.time_to_first_frame_ms.unwrap_or(-1.0),
+            ),
+            ("rebuffers".to_owned(), f64::from(q.rebuffers)),
+            ("rebuffer_s".to_owned(), q.rebuffer_s),
+            ("switches".to_owned(), f64::from(q.switches)),
+            ("average_bitrate".to_owned(), q.average_bitrate),
+            ("dropped_frames".to_owned(), q.dropped_frames as f64),
+        ])
     }
 }
 
-impl PlayerIface {
-    async fn notify(&self, emitter: &SignalEmitter<'_>) {
-        let _ = self.state_changed(emitter).await;
-        let _ = self.title_changed(emitter).await;
-        let _ = self.position_changed(emitter).await;
-        let _ = self.duration_changed(emitter).await;
+fn player_error(e: PlayerError) -> Error {
+    match e {
+        PlayerError::Catalog(c) => catalog_error(c),
+        PlayerError::Account(a) => account_error(a),
+        PlayerError::Headend(h) => headend_error(&h),
+        PlayerError::Store(s) => Error::Storage(s.to_string()),
+        PlayerError::InvalidArgument(m) => Error::InvalidArgument(m),
+        PlayerError::NotPlaying => Error::NotSupported("nothing is playing".into()),
     }
+}
+
+/// Emits `PropertiesChanged` for the player's properties that changed.
+pub(super) fn forward(
+    conn: Connection,
+    mut status: watch::Receiver<PlayerStatus>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        let mut last = status.borrow().clone();
+        while changed(&mut status, &mut shutdown).await {
+            let now = status.borrow_and_update().clone();
+            let Ok(iface) = conn
+                .object_server()
+                .interface::<_, PlayerIface>(PLAYER_PATH)
+                .await
+            else {
+                return;
+            };
+            let emitter = iface.signal_emitter();
+            let me = iface.get().await;
+            if now.state != last.state {
+                let _ = me.state_changed(emitter).await;
+            }
+            if now.title_id != last.title_id {
+                let _ = me.title_changed(emitter).await;
+            }
+            let (a, b) = (&now.engine, &last.engine);
+            // Position moves continuously; signal it in whole steps (a
+            // progress bar needs no more), and on every seek or stop.
+            if (a.position_s - b.position_s).abs() >= 1.0 || now.state != last.state {
+                let _ = me.position_changed(emitter).await;
+            }
+            if a.duration_s != b.duration_s {
+                let _ = me.duration_changed(emitter).await;
+            }
+            if a.rendition != b.rendition {
+                let _ = me.rendition_changed(emitter).await;
+            }
+            if a.bitrate != b.bitrate {
+                let _ = me.bitrate_changed(emitter).await;
+            }
+            if (a.buffer_s - b.buffer_s).abs() >= 1.0 {
+                let _ = me.buffer_changed(emitter).await;
+            }
+            if a.decoder != b.decoder {
+                let _ = me.decoder_changed(emitter).await;
+            }
+            if a.error != b.error {
+                let _ = me.last_error_changed(emitter).await;
+            }
+            if a.qoe != b.qoe {
+                let _ = me.qoe_changed(emitter).await;
+            }
+            drop(me);
+            // Only remember what was signalled, so slow drifts add up.
+            if (a.position_s - b.position_s).abs() < 1.0 && now.state == last.state {
+                let kept = last.engine.position_s;
+                last = now;
+                last.engine.position_s = kept;
+            } else {
+                last = now;
+            }
+        }
+    });
 }

@@ -7,6 +7,8 @@
 //! - [`segment_crypto`]: HLS AES-128 whole-segment decryption, pure.
 
 pub mod cenc;
+pub mod decoder;
 pub mod decryptor;
 pub mod keyring;
+pub mod pipeline;
 pub mod segment_crypto;

@@ -3,7 +3,15 @@
 //! - [`manifest`]: HLS and DASH parsed into one model of periods, tracks,
 //!   renditions and segments;
 //! - [`abr`]: the pure rendition chooser (no I/O, no clock), shared with the
-//!   trace simulator.
+//!   trace simulator;
+//! - [`fetch`]: media downloads over the shared, kept-alive client;
+//! - [`license`]: the ClearKey license client;
+//! - [`session`]: one playback, from the headend's playback session to
+//!   frames: track choice, licenses, feeding the pipeline, buffering,
+//!   pause, seek, QoE.
 
 pub mod abr;
+pub mod fetch;
+pub mod license;
 pub mod manifest;
+pub mod session;

@@ -33,7 +33,26 @@ pub struct Headend {
 
 impl Headend {
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_in(tempfile::tempdir().expect("tempdir"), tweak).await
+    }
+
+    /// A headend whose titles `ml-6` (`sample-0`, cenc, palette 0) and
+    /// `ml-1` (`sample-1`, cbcs, palette 1) have real encrypted media: see
+    /// [`MEDIA`].
+    pub async fn start_with_media(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
+        let template = media_template();
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", template.display()))
+            .arg(dir.path())
+            .status()
+            .expect("cp");
+        assert!(status.success(), "copying the media template");
+        Self::start_in(dir, tweak).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -177,6 +196,13 @@ fn import_catalog(state: &AppState, dir: &Path) {
 
 fn add_asset(state: &AppState, id: &str) {
     use ottbox_headend::db::assets;
+    // Real media from the template stays.
+    if assets::get(&state.db.conn().expect("conn"), id)
+        .expect("asset")
+        .is_some()
+    {
+        return;
+    }
     use ottbox_headend::keystore::ContentKey;
     let key = ContentKey::generate();
     let sealed = assets::SealedKey {
@@ -193,6 +219,48 @@ fn add_asset(state: &AppState, id: &str) {
     };
     let mut conn = state.db.conn().expect("conn");
     assets::replace(&mut conn, &asset, &[], &[sealed], &["eu".to_owned()]).expect("asset");
+}
+
+/// The titles with real media: (asset, catalog title, scheme, palette
+/// index). Six seconds, the tiny three-rung ladder, 2 s segments, audio.
+pub const MEDIA: [(&str, &str, ottbox_headend::config::Scheme, usize); 2] = [
+    ("sample-0", "ml-6", ottbox_headend::config::Scheme::Cenc, 0),
+    ("sample-1", "ml-1", ottbox_headend::config::Scheme::Cbcs, 1),
+];
+
+/// A headend data directory (database, master key, origin) holding the
+/// [`MEDIA`] titles, made with real ffmpeg and Shaka Packager once per
+/// test binary; each headend starts from a copy.
+fn media_template() -> &'static Path {
+    use ottbox_headend::ingest::{self, IngestOptions};
+    static TEMPLATE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let config = Config {
+                data_dir: dir.path().to_owned(),
+                ..Config::default()
+            };
+            let db = ottbox_headend::db::Db::open(&config.db_path()).expect("db");
+            let master =
+                ottbox_headend::keystore::MasterKey::load_or_create(&config.master_key_path())
+                    .expect("master key");
+            for (asset, _, scheme, colour) in MEDIA {
+                let mezz = dir.path().join(format!("{asset}.mp4"));
+                ottbox_headend::sample::generate(&config, colour, 6, &mezz).expect("mezzanine");
+                let opts = IngestOptions {
+                    scheme,
+                    ladder: ottbox_headend::config::tiny_ladder(),
+                    preset: "ultrafast".into(),
+                    regions: vec!["eu".into()],
+                    ..IngestOptions::from_config(&config, asset)
+                };
+                ingest::ingest(&config, &db, &master, &mezz, &opts).expect("ingest");
+                std::fs::remove_file(&mezz).expect("mezzanine removed");
+            }
+            dir
+        })
+        .path()
 }
 
 /// A private dbus-daemon, stopped on drop.

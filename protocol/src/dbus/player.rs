@@ -2,6 +2,10 @@
 //!
 //! `Play` opens a playback session on the headend first, so refusals
 //! (`RegionBlocked`, `NotEntitled`) come back before any media is fetched.
+//! Everything after that (manifest, license, segments, decoding) happens
+//! while `State` is `loading`; a failure there ends in `error`, with the
+//! stable code and sentence in `LastError` (`media.http_status: ...`,
+//! `decrypt.no_key: ...`).
 
 use zbus::proxy;
 
@@ -30,7 +34,22 @@ pub trait Player1 {
     /// Stops and saves the resume point.
     fn stop(&self) -> Result<(), Error>;
 
-    /// `stopped`, `loading`, `playing`, `paused`, `buffering` or `error`.
+    /// Plays `title_id` muted, at the lowest rung, in the screen rectangle
+    /// (`x`, `y`, `width`, `height`): the auto-preview behind a focused
+    /// tile. Stops on `Stop` or another `Play`/`Preview`.
+    fn preview(&self, title_id: &str, x: i32, y: i32, width: i32, height: i32)
+    -> Result<(), Error>;
+
+    /// Never fetch renditions larger than `width` × `height` (0, 0: only
+    /// the display's size limits).
+    fn set_max_resolution(&self, width: u32, height: u32) -> Result<(), Error>;
+
+    /// The picture on screen as RGB: (width, height, width × height × 3
+    /// bytes). `NotSupported` when the sink keeps no picture.
+    fn snapshot(&self) -> Result<(u32, u32, Vec<u8>), Error>;
+
+    /// `stopped`, `loading`, `playing`, `paused`, `buffering`, `ended` or
+    /// `error`.
     #[zbus(property)]
     fn state(&self) -> zbus::Result<String>;
 
@@ -45,4 +64,31 @@ pub trait Player1 {
     /// Duration in seconds (0 unknown).
     #[zbus(property)]
     fn duration(&self) -> zbus::Result<f64>;
+
+    /// The video rendition fetched now, `WIDTHxHEIGHT` (empty when idle).
+    #[zbus(property)]
+    fn rendition(&self) -> zbus::Result<String>;
+
+    /// Its declared bitrate, bit/s.
+    #[zbus(property)]
+    fn bitrate(&self) -> zbus::Result<u64>;
+
+    /// Seconds buffered ahead of the playhead.
+    #[zbus(property)]
+    fn buffer(&self) -> zbus::Result<f64>;
+
+    /// The video decoder element (`v4l2h264dec`, `avdec_h264`, ...).
+    #[zbus(property)]
+    fn decoder(&self) -> zbus::Result<String>;
+
+    /// Why the last playback failed: `code: sentence`, else empty.
+    #[zbus(property)]
+    fn last_error(&self) -> zbus::Result<String>;
+
+    /// QoE of the current (or last) playback: `time_to_first_frame_ms`,
+    /// `rebuffers`, `rebuffer_s`, `switches`, `average_bitrate`,
+    /// `dropped_frames`, each a number (time to first frame is -1 until
+    /// there is one).
+    #[zbus(property)]
+    fn qoe(&self) -> zbus::Result<std::collections::HashMap<String, f64>>;
 }

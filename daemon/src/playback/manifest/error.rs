@@ -1,6 +1,6 @@
 //! What can go wrong reading a manifest, each with a stable code.
 //!
-//! The codes (`manifest_malformed`, ...) are what the daemon reports on
+//! The codes (`manifest.malformed`, ...) are what the daemon reports on
 //! D-Bus and in QoE events; they never change once shipped. The messages are
 //! for people and may be reworded.
 
@@ -104,14 +104,14 @@ impl ManifestError {
     /// The stable, machine-readable code of this error.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::TooLarge { .. } => "manifest_too_large",
-            Self::Malformed { .. } => "manifest_malformed",
-            Self::MissingAttribute { .. } => "manifest_missing_attribute",
-            Self::InvalidValue { .. } => "manifest_invalid_value",
-            Self::TooManySegments { .. } => "manifest_too_many_segments",
-            Self::BadUrl { .. } => "manifest_bad_url",
-            Self::Unsupported { .. } => "manifest_unsupported",
-            Self::NotPending { .. } => "manifest_not_pending",
+            Self::TooLarge { .. } => "manifest.too_large",
+            Self::Malformed { .. } => "manifest.malformed",
+            Self::MissingAttribute { .. } => "manifest.missing_attribute",
+            Self::InvalidValue { .. } => "manifest.invalid_value",
+            Self::TooManySegments { .. } => "manifest.too_many_segments",
+            Self::BadUrl { .. } => "manifest.bad_url",
+            Self::Unsupported { .. } => "manifest.unsupported",
+            Self::NotPending { .. } => "manifest.not_pending",
         }
     }
 

@@ -122,7 +122,7 @@ mod tests {
             "$RepresentationID%05d$",
         ] {
             let err = expand(t, &vars(1)).expect_err(t);
-            assert_eq!(err.code(), "manifest_invalid_value", "{t}");
+            assert_eq!(err.code(), "manifest.invalid_value", "{t}");
         }
         let init = Vars {
             number: None,

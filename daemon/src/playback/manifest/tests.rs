@@ -200,7 +200,7 @@ fn supplying_playlists_fills_every_rendition_that_uses_them() {
     };
     assert_eq!(
         p.supply(&stray, body.as_bytes()).expect_err("stray").code(),
-        "manifest_not_pending"
+        "manifest.not_pending"
     );
 }
 
@@ -249,30 +249,30 @@ fn hls_errors_have_codes() {
     let cases = [
         (
             "#EXTM3U\n#EXT-X-TARGETDURATION:2\nseg.ts\n",
-            "manifest_missing_attribute",
+            "manifest.missing_attribute",
         ),
         (
             "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-KEY:METHOD=AES-128\n#EXTINF:2,\na.ts\n",
-            "manifest_missing_attribute",
+            "manifest.missing_attribute",
         ),
         (
             "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-KEY:METHOD=ROT13,URI=\"k\"\n#EXTINF:2,\na.ts\n",
-            "manifest_unsupported",
+            "manifest.unsupported",
         ),
         (
             "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=0x12\n#EXTINF:2,\na.ts\n",
-            "manifest_invalid_value",
+            "manifest.invalid_value",
         ),
         (
             "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n#EXT-X-BYTERANGE:100\na.ts\n",
-            "manifest_invalid_value",
+            "manifest.invalid_value",
         ),
         (
             "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=99999999x1\na.m3u8\n",
-            "manifest_invalid_value",
+            "manifest.invalid_value",
         ),
-        ("not a playlist", "manifest_malformed"),
-        ("", "manifest_malformed"),
+        ("not a playlist", "manifest.malformed"),
+        ("", "manifest.malformed"),
     ];
     for (text, code) in cases {
         let err = parse("https://cdn.example/x.m3u8", text).expect_err(text);
@@ -547,7 +547,7 @@ fn sidx_version_1_and_bad_boxes() {
     hierarchical[at] |= 0x80;
     assert_eq!(
         sidx::parse(&hierarchical, 0).expect_err("type 1").code(),
-        "manifest_unsupported"
+        "manifest.unsupported"
     );
     for cut in 0..big.len() {
         assert!(sidx::parse(&big[..cut], 0).is_err(), "truncated at {cut}");
@@ -557,7 +557,7 @@ fn sidx_version_1_and_bad_boxes() {
     lying[n - 14] = 0xff; // reference_count's high byte
     assert_eq!(
         sidx::parse(&lying, 0).expect_err("count").code(),
-        "manifest_malformed"
+        "manifest.malformed"
     );
 }
 
@@ -576,74 +576,74 @@ fn dash_errors_have_codes() {
     let cases = [
         (
             r#"<MPD type="dynamic"><Period/></MPD>"#.to_owned(),
-            "manifest_unsupported",
+            "manifest.unsupported",
         ),
         (
             set(r#"<Representation id="v"><BaseURL>v.mp4</BaseURL></Representation>"#),
-            "manifest_missing_attribute",
+            "manifest.missing_attribute",
         ),
         (
             set(
                 r#"<SegmentTemplate media="$Number$" duration="0"/><Representation id="v" bandwidth="1"/>"#,
             ),
-            "manifest_invalid_value",
+            "manifest.invalid_value",
         ),
         (
             set(
                 r#"<SegmentTemplate media="$Number$" timescale="0" duration="1"/><Representation id="v" bandwidth="1"/>"#,
             ),
-            "manifest_invalid_value",
+            "manifest.invalid_value",
         ),
         (
             set(r#"<SegmentTemplate media="$Number$"/><Representation id="v" bandwidth="1"/>"#),
-            "manifest_missing_attribute",
+            "manifest.missing_attribute",
         ),
         (
             set(
                 r#"<SegmentTemplate media="$Time$"><SegmentTimeline><S d="0" r="-1"/></SegmentTimeline></SegmentTemplate><Representation id="v" bandwidth="1"/>"#,
             ),
-            "manifest_invalid_value",
+            "manifest.invalid_value",
         ),
         (
             set(
                 r#"<SegmentTemplate media="$Time$"><SegmentTimeline><S d="1" r="-5"/></SegmentTimeline></SegmentTemplate><Representation id="v" bandwidth="1"/>"#,
             ),
-            "manifest_invalid_value",
+            "manifest.invalid_value",
         ),
         // A ten-line MPD claiming 10^12 segments, two ways.
         (
             set(
                 r#"<SegmentTemplate media="$Time$"><SegmentTimeline><S d="1" r="999999999999"/></SegmentTimeline></SegmentTemplate><Representation id="v" bandwidth="1"/>"#,
             ),
-            "manifest_too_many_segments",
+            "manifest.too_many_segments",
         ),
         (
             set(
                 r#"<SegmentTemplate media="$Number$" timescale="100000000000" duration="1"/><Representation id="v" bandwidth="1"/>"#,
             ),
-            "manifest_too_many_segments",
+            "manifest.too_many_segments",
         ),
         (
             set(
                 r#"<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="nothex"/><Representation id="v" bandwidth="1"><BaseURL>v.mp4</BaseURL></Representation>"#,
             ),
-            "manifest_invalid_value",
+            "manifest.invalid_value",
         ),
         (
             set(
                 r#"<Representation id="v" bandwidth="1"><SegmentBase indexRange="9-3"/></Representation>"#,
             ),
-            "manifest_invalid_value",
+            "manifest.invalid_value",
         ),
         (
             mpd("").replace("<Period></Period>", ""),
-            "manifest_malformed",
+            "manifest.malformed",
         ),
         (
             "<MPD><Period><AdaptationSet".to_owned(),
-            "manifest_malformed",
+            "manifest.malformed",
         ),
-        ("<?xml?><nope/>".to_owned(), "manifest_malformed"),
+        ("<?xml?><nope/>".to_owned(), "manifest.malformed"),
     ];
     for (text, code) in cases {
         let err = parse("https://cdn.example/m.mpd", &text).expect_err(&text);
@@ -660,14 +660,14 @@ fn documents_over_the_size_limit_are_refused_before_parsing() {
     let big = format!("#EXTM3U\n{}", "#EXT-X-FOO\n".repeat(200));
     let err = Presentation::parse(&url("https://cdn.example/x.m3u8"), big.as_bytes(), &limits)
         .expect_err("too big");
-    assert_eq!(err.code(), "manifest_too_large");
+    assert_eq!(err.code(), "manifest.too_large");
     let err = Presentation::parse(
         &url("https://cdn.example/x.mpd"),
         format!("<MPD>{}</MPD>", " ".repeat(2000)).as_bytes(),
         &limits,
     )
     .expect_err("too big");
-    assert_eq!(err.code(), "manifest_too_large");
+    assert_eq!(err.code(), "manifest.too_large");
 }
 
 #[test]
@@ -724,7 +724,7 @@ fn a_hundred_thousand_segments_parse_and_the_cap_holds() {
         ("https://cdn.example/l.mpd", &dash),
     ] {
         let err = Presentation::parse(&url(u), text.as_bytes(), &limits).expect_err("over the cap");
-        assert_eq!(err.code(), "manifest_too_many_segments", "{u}");
+        assert_eq!(err.code(), "manifest.too_many_segments", "{u}");
     }
 }
 

@@ -1,0 +1,851 @@
+//! One playback, from the headend's playback session to frames on screen.
+//!
+//! [`Playback::start`] spawns a task that
+//!
+//! 1. fetches the manifest from the first edge that answers and reads it
+//!    into the [`manifest`](super::manifest) model (media playlists and
+//!    segment indexes included);
+//! 2. picks the tracks: the video ladder, and the audio (none for a muted
+//!    preview);
+//! 3. asks the license server for every key id the tracks name
+//!    ([`license`](super::license)), before any media segment is fetched;
+//! 4. builds the [`Pipeline`] and feeds it: the track that is furthest
+//!    behind is fed first (so audio and video stay aligned), each video
+//!    segment in the rendition [`Abr`] chooses, until
+//!    [`PlayerConfig::buffer_target_s`] is buffered ahead of the playhead;
+//! 5. starts the clock once the first segment of every track is in, pauses
+//!    it when the buffer runs dry (a rebuffer, counted) and goes on when a
+//!    segment is back in;
+//! 6. obeys [`Command`]s: pause, resume, seek (a new pipeline fed from the
+//!    segment holding the target: the demuxer places it by its `tfdt`),
+//!    a quality cap, stop.
+//!
+//! Its [`Status`] (state, position, rendition, buffer, decoder, QoE) is
+//! published on a watch channel, which the D-Bus layer turns into
+//! properties and signals. A failure ends the playback in the `error`
+//! state with a stable code (`media.http_status`, `license.refused`,
+//! `decrypt.no_key`, `manifest.malformed`, ...), never a panic.
+
+use std::time::{Duration, Instant};
+
+use ottbox_protocol::playback::PlaybackSession;
+use tokio::sync::{mpsc, watch};
+use url::Url;
+
+use super::abr::{self, Abr, AbrConfig, Caps, Ladder, Upcoming, UserCap};
+use super::fetch::{FetchError, Fetcher};
+use super::license::{self, LicenseError};
+use super::manifest::{Limits, Presentation, Rendition, Scheme, Segment, TrackKind};
+use crate::account::Account;
+use crate::config::{ManifestChoice, PlayerConfig};
+use crate::media::keyring::{KeyRing, Kid};
+use crate::media::pipeline::{Frame, MediaKind, Pipeline, PipelineError, PipelineEvent, Sinks};
+use crate::net::Headend;
+use crate::store::Store;
+
+/// Where the last session's bandwidth estimate is kept (`meta` tree).
+const BANDWIDTH_KEY: &str = "player.bandwidth_bps";
+/// How often the loop looks at the pipeline when it has nothing to fetch.
+const TICK: Duration = Duration::from_millis(50);
+/// Below this much buffer while playing, the clock stops (a rebuffer).
+const LOW_WATER_S: f64 = 0.2;
+/// Attempts per segment before playback fails.
+const ATTEMPTS: u32 = 3;
+
+/// What the engine needs from the rest of the daemon.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// The headend client (its HTTP client fetches media too).
+    pub headend: Headend,
+    /// For access tokens on license calls.
+    pub account: std::sync::Arc<Account>,
+    /// For the bandwidth estimate kept between sessions.
+    pub store: Store,
+    /// Sinks, buffering, limits.
+    pub config: PlayerConfig,
+}
+
+/// What to play.
+#[derive(Debug, Clone)]
+pub struct Start {
+    /// The headend's answer to Play.
+    pub session: PlaybackSession,
+    /// Where to start, seconds.
+    pub from_s: f64,
+    /// A muted, lowest-rung preview.
+    pub preview: bool,
+}
+
+/// What the viewer asks of a running playback.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Command {
+    /// Stop the clock; keep buffering.
+    Pause,
+    /// Start the clock again.
+    Resume,
+    /// Play from this position, seconds.
+    Seek(f64),
+    /// Never fetch above this many lines (0: no cap).
+    SetMaxHeight(u32),
+}
+
+/// Where a playback is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum State {
+    /// Manifest, license, first segments.
+    #[default]
+    Loading,
+    /// The clock runs.
+    Playing,
+    /// The viewer paused.
+    Paused,
+    /// The buffer ran dry; the clock waits for data.
+    Buffering,
+    /// Played to the end.
+    Ended,
+    /// Failed; see [`Status::error`].
+    Error,
+}
+
+impl State {
+    /// The name used on D-Bus.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Loading => "loading",
+            Self::Playing => "playing",
+            Self::Paused => "paused",
+            Self::Buffering => "buffering",
+            Self::Ended => "ended",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// Quality of experience of one playback.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Qoe {
+    /// Play (or seek) to the first decoded frame, milliseconds.
+    pub time_to_first_frame_ms: Option<f64>,
+    /// Times the buffer ran dry after the start.
+    pub rebuffers: u32,
+    /// Seconds spent rebuffering.
+    pub rebuffer_s: f64,
+    /// Rendition switches after the first segment.
+    pub switches: u32,
+    /// Mean bitrate of the video fetched, weighted by media time, bit/s.
+    pub average_bitrate: f64,
+    /// Frames the sink dropped as late.
+    pub dropped_frames: u64,
+}
+
+/// What the engine publishes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Status {
+    /// Where it is.
+    pub state: State,
+    /// Playhead, seconds.
+    pub position_s: f64,
+    /// Running time, seconds.
+    pub duration_s: f64,
+    /// The video rendition being fetched, `WIDTHxHEIGHT`.
+    pub rendition: String,
+    /// Its declared bitrate, bit/s.
+    pub bitrate: u64,
+    /// Seconds buffered ahead of the playhead.
+    pub buffer_s: f64,
+    /// The video decoder element.
+    pub decoder: String,
+    /// Why it failed: (code, message).
+    pub error: Option<(String, String)>,
+    /// QoE so far.
+    pub qoe: Qoe,
+}
+
+/// Why a playback failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlayError {
+    /// A download failed for good.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The manifest could not be read.
+    #[error(transparent)]
+    Manifest(#[from] super::manifest::ManifestError),
+    /// No keys.
+    #[error(transparent)]
+    License(#[from] LicenseError),
+    /// GStreamer could not be set up.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    /// The pipeline failed while playing (decrypt, decode).
+    #[error("{code}: {message}")]
+    Playing {
+        /// The pipeline's code.
+        code: String,
+        /// What it said.
+        message: String,
+    },
+    /// Content this box cannot play.
+    #[error("media.unsupported: {0}")]
+    Unsupported(String),
+}
+
+impl PlayError {
+    /// A stable code for logs and D-Bus errors.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Fetch(e) => e.code().into(),
+            Self::Manifest(e) => e.code().into(),
+            Self::License(e) => e.code().into(),
+            Self::Pipeline(e) => e.code().into(),
+            Self::Playing { code, .. } => code.clone(),
+            Self::Unsupported(_) => "media.unsupported".into(),
+        }
+    }
+}
+
+/// A running playback. Dropping it stops it.
+#[derive(Debug)]
+pub struct Playback {
+    commands: mpsc::UnboundedSender<Command>,
+    status: watch::Receiver<Status>,
+    snapshots: mpsc::UnboundedSender<tokio::sync::oneshot::Sender<Option<Frame>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Playback {
+    /// Starts playing `start` in a task of its own.
+    pub fn start(engine: Engine, start: Start) -> Self {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let (snapshots, snap_rx) = mpsc::unbounded_channel();
+        let (tx, status) = watch::channel(Status {
+            duration_s: start.session.duration_s,
+            position_s: start.from_s,
+            ..Status::default()
+        });
+        let task = tokio::spawn(async move {
+            let mut run = Run {
+                engine,
+                status: tx,
+                commands: rx,
+                snapshots: snap_rx,
+            };
+            if let Err(e) = run.play(start).await {
+                tracing::warn!(code = %e.code(), error = %e, "playback failed");
+                run.status.send_modify(|s| {
+                    s.state = State::Error;
+                    s.error = Some((e.code(), e.to_string()));
+                });
+            }
+        });
+        Self {
+            commands,
+            status,
+            snapshots,
+            task,
+        }
+    }
+
+    /// Sends a command (ignored once the playback has ended).
+    pub fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    /// The status channel.
+    pub fn status(&self) -> watch::Receiver<Status> {
+        self.status.clone()
+    }
+
+    /// The picture on screen, if the sink keeps one. The request is sent
+    /// now; the answer needs no borrow of the playback.
+    pub fn snapshot(&self) -> impl std::future::Future<Output = Option<Frame>> + Send + 'static {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = self.snapshots.send(tx).is_ok();
+        async move {
+            if !sent {
+                return None;
+            }
+            rx.await.ok().flatten()
+        }
+    }
+}
+
+impl Drop for Playback {
+    fn drop(&mut self) {
+        // Aborting drops the pipeline, which stops it.
+        self.task.abort();
+    }
+}
+
+/// One track being fed.
+struct Feed {
+    /// Index of the track in the pipeline.
+    track: usize,
+    kind: MediaKind,
+    /// Renditions, lowest bandwidth first (the ABR ladder's order).
+    renditions: Vec<Rendition>,
+    /// The rendition whose init segment was pushed last.
+    current: Option<usize>,
+    /// Next segment to fetch.
+    next: usize,
+    /// Presentation time up to which media is pushed.
+    fed_end: f64,
+    done: bool,
+}
+
+impl Feed {
+    fn segments(&self, rendition: usize) -> &[Segment] {
+        self.renditions
+            .get(rendition)
+            .and_then(|r| r.segments.ready())
+            .unwrap_or_default()
+    }
+
+    /// Positions the feed at the segment that holds `t`.
+    fn seek(&mut self, t: f64) {
+        let segs = self.segments(0);
+        let i = segs
+            .iter()
+            .position(|s| s.start + s.duration > t)
+            .unwrap_or(segs.len());
+        let fed_end = segs.get(i).map_or(t, |s| s.start);
+        let done = i >= segs.len();
+        self.next = i;
+        self.fed_end = fed_end;
+        self.current = None;
+        self.done = done;
+    }
+}
+
+struct Run {
+    engine: Engine,
+    status: watch::Sender<Status>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    snapshots: mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<Option<Frame>>>,
+}
+
+impl Run {
+    async fn play(&mut self, start: Start) -> Result<(), PlayError> {
+        let t0 = Instant::now();
+        let fetcher = Fetcher::new(self.engine.headend.http().clone());
+        let presentation = self.open(&fetcher, &start.session).await?;
+        let mut feeds = tracks(&presentation, start.preview)?;
+        let ring = KeyRing::new();
+        let kids = key_ids(&feeds)?;
+        license::acquire(
+            &self.engine.account,
+            &self.engine.headend,
+            &start.session.license_url,
+            &kids,
+            &ring,
+        )
+        .await?;
+        let duration = presentation
+            .duration
+            .filter(|d| *d > 0.0)
+            .unwrap_or(start.session.duration_s);
+        let from = start.from_s.clamp(0.0, duration.max(0.0));
+        let ladder = Ladder::new(
+            feeds[0]
+                .renditions
+                .iter()
+                .map(|r| {
+                    abr::Rendition::new(r.bandwidth, r.width.unwrap_or(0), r.height.unwrap_or(0))
+                })
+                .collect(),
+        )
+        .map_err(|e| PlayError::Unsupported(e.to_string()))?;
+        let prior = self
+            .engine
+            .store
+            .get::<f64>(&self.engine.store.meta, BANDWIDTH_KEY);
+        let mut abr = Abr::new(ladder, AbrConfig::default(), prior);
+        let display = Caps::none().with_display(
+            self.engine.config.display_width,
+            self.engine.config.display_height,
+        );
+        abr.set_caps(display);
+        let sinks = Sinks {
+            video: self.engine.config.video_sink.clone(),
+            audio: self.engine.config.audio_sink.clone(),
+        };
+        let kinds: Vec<MediaKind> = feeds.iter().map(|f| f.kind).collect();
+        let mut pipeline = Pipeline::new(&sinks, &kinds, &ring, from)?;
+        for f in &mut feeds {
+            f.seek(from);
+        }
+        let mut clock = Clock::new(t0, from, duration);
+        let mut bitrate_time = (0.0_f64, 0.0_f64); // (bit/s × s, s)
+        self.status.send_modify(|s| {
+            s.duration_s = duration;
+            s.position_s = from;
+        });
+
+        // A command that arrived while the loop was waiting.
+        let mut deferred: Option<Command> = None;
+        loop {
+            // Commands first: a viewer's Pause must not wait for a download.
+            let mut commands: Vec<Command> = deferred.take().into_iter().collect();
+            while let Ok(cmd) = self.commands.try_recv() {
+                commands.push(cmd);
+            }
+            for cmd in commands {
+                match cmd {
+                    Command::Pause => clock.pause(&pipeline)?,
+                    Command::Resume => clock.resume(&pipeline)?,
+                    Command::Seek(t) => {
+                        let t = t.clamp(0.0, duration);
+                        drop(pipeline);
+                        pipeline = Pipeline::new(&sinks, &kinds, &ring, t)?;
+                        for f in &mut feeds {
+                            f.seek(t);
+                        }
+                        clock.seek(t);
+                    }
+                    Command::SetMaxHeight(h) => {
+                        let caps = if h == 0 {
+                            display
+                        } else {
+                            display.with_user(UserCap::MaxHeight(h))
+                        };
+                        abr.set_caps(caps);
+                    }
+                }
+            }
+            while let Ok(reply) = self.snapshots.try_recv() {
+                let _ = reply.send(pipeline.snapshot());
+            }
+            // The first event ends the playback either way.
+            if let Some(event) = pipeline.poll().into_iter().next() {
+                match event {
+                    PipelineEvent::Eos => {
+                        self.publish(
+                            &clock,
+                            &pipeline,
+                            &abr,
+                            &feeds,
+                            bitrate_time,
+                            State::Ended,
+                            duration,
+                        );
+                        self.save_bandwidth(&abr);
+                        return Ok(());
+                    }
+                    PipelineEvent::Error { code, message } => {
+                        self.save_bandwidth(&abr);
+                        return Err(PlayError::Playing { code, message });
+                    }
+                }
+            }
+            let position = clock.position(&pipeline);
+            let fed: f64 = feeds
+                .iter()
+                .map(|f| if f.done { f64::INFINITY } else { f.fed_end })
+                .fold(f64::INFINITY, f64::min);
+            let all_done = feeds.iter().all(|f| f.done);
+            let buffer = if all_done {
+                feeds.iter().map(|f| f.fed_end).fold(0.0, f64::max) - position
+            } else {
+                fed - position
+            }
+            .max(0.0);
+            clock.update(
+                &pipeline,
+                buffer,
+                all_done,
+                self.engine.config.start_buffer_s,
+                &feeds,
+            )?;
+            let state = clock.state();
+            self.publish(
+                &clock,
+                &pipeline,
+                &abr,
+                &feeds,
+                bitrate_time,
+                state,
+                duration,
+            );
+
+            // Feed the track furthest behind, up to the buffer target.
+            let target = if start.preview {
+                self.engine.config.buffer_target_s.min(10.0)
+            } else {
+                self.engine.config.buffer_target_s
+            };
+            let behind = feeds
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| !f.done)
+                .min_by(|a, b| a.1.fed_end.total_cmp(&b.1.fed_end))
+                .map(|(i, _)| i);
+            let Some(i) = behind.filter(|&i| feeds[i].fed_end - position < target) else {
+                tokio::select! {
+                    _ = tokio::time::sleep(TICK) => {}
+                    Some(cmd) = self.commands.recv() => deferred = Some(cmd),
+                    Some(reply) = self.snapshots.recv() => {
+                        let _ = reply.send(pipeline.snapshot());
+                    }
+                }
+                continue;
+            };
+            let feed = &mut feeds[i];
+            let rendition = if feed.kind == MediaKind::Video && feed.renditions.len() > 1 {
+                if start.preview {
+                    abr.set_current(0);
+                    0
+                } else {
+                    let segment_s = feed.segments(0).get(feed.next).map_or(2.0, |s| s.duration);
+                    let left = feed.segments(0).len().saturating_sub(feed.next);
+                    abr.choose(
+                        buffer,
+                        &Upcoming {
+                            segment_s,
+                            segments_left: Some(left),
+                            sizes: &[],
+                        },
+                    )
+                }
+            } else {
+                0
+            };
+            let Some(segment) = feed.segments(rendition).get(feed.next).cloned() else {
+                feed.done = true;
+                pipeline.end_of_stream(feed.track);
+                continue;
+            };
+            if feed.current != Some(rendition) {
+                if let Some(init) = &segment.init {
+                    let bytes = get(&fetcher, &init.url, init.range).await?.bytes;
+                    pipeline.push(feed.track, bytes)?;
+                }
+                if feed.current.is_some() && feed.kind == MediaKind::Video {
+                    clock.qoe.switches += 1;
+                }
+                feed.current = Some(rendition);
+            }
+            let download = get(&fetcher, &segment.url, segment.range).await?;
+            if feed.kind == MediaKind::Video {
+                abr.on_download(download.bytes.len() as u64, download.elapsed.as_secs_f64());
+                let bw = feed.renditions[rendition].bandwidth as f64;
+                bitrate_time.0 += bw * segment.duration;
+                bitrate_time.1 += segment.duration;
+            }
+            pipeline.push(feed.track, download.bytes)?;
+            feed.fed_end = segment.start + segment.duration;
+            feed.next += 1;
+            if feed.next >= feed.segments(0).len() {
+                feed.done = true;
+                pipeline.end_of_stream(feed.track);
+            }
+        }
+    }
+
+    /// The manifest from the first edge that serves it.
+    async fn open(
+        &self,
+        fetcher: &Fetcher,
+        session: &PlaybackSession,
+    ) -> Result<Presentation, PlayError> {
+        let mut last = None;
+        for edge in &session.edges {
+            let url = match (self.engine.config.manifest, &edge.dash_url) {
+                (ManifestChoice::Dash, Some(dash)) => dash,
+                _ => &edge.hls_url,
+            };
+            let url = Url::parse(url).map_err(|_| FetchError::Unreachable {
+                url: url.clone(),
+                reason: "not a URL".into(),
+            })?;
+            match get(fetcher, &url, None).await {
+                Ok(d) => {
+                    let limits = Limits::default();
+                    let mut p = Presentation::parse(&url, &d.bytes, &limits)?;
+                    for pending in p.pending() {
+                        let doc = get(fetcher, &pending.url, pending.range).await?;
+                        p.supply(&pending, &doc.bytes)?;
+                    }
+                    return Ok(p);
+                }
+                Err(e) => {
+                    tracing::warn!(edge = %edge.name, error = %e, "edge failed; trying the next");
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last
+            .map(PlayError::Fetch)
+            .unwrap_or_else(|| PlayError::Unsupported("the session lists no edge".into())))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn publish(
+        &self,
+        clock: &Clock,
+        pipeline: &Pipeline,
+        abr: &Abr,
+        feeds: &[Feed],
+        bitrate_time: (f64, f64),
+        state: State,
+        duration: f64,
+    ) {
+        let rung = abr.current().unwrap_or(0);
+        let (rendition, bitrate) = feeds[0]
+            .renditions
+            .get(rung)
+            .map(|r| {
+                (
+                    format!("{}x{}", r.width.unwrap_or(0), r.height.unwrap_or(0)),
+                    r.bandwidth,
+                )
+            })
+            .unwrap_or_default();
+        let position = if state == State::Ended {
+            duration
+        } else {
+            clock.position(pipeline)
+        };
+        let mut qoe = clock.qoe;
+        if bitrate_time.1 > 0.0 {
+            qoe.average_bitrate = bitrate_time.0 / bitrate_time.1;
+        }
+        qoe.dropped_frames = pipeline.dropped_frames();
+        let fed = feeds
+            .iter()
+            .map(|f| f.fed_end)
+            .fold(f64::INFINITY, f64::min);
+        let next = Status {
+            state,
+            position_s: position,
+            duration_s: duration,
+            rendition,
+            bitrate,
+            buffer_s: (fed - position).max(0.0),
+            decoder: pipeline.decoder().unwrap_or_default(),
+            error: None,
+            qoe,
+        };
+        self.status.send_if_modified(|s| {
+            let changed = *s != next;
+            *s = next;
+            changed
+        });
+    }
+
+    fn save_bandwidth(&self, abr: &Abr) {
+        if let Some(bps) = abr.bandwidth_estimate_bps() {
+            let store = &self.engine.store;
+            if let Err(e) = store.put(&store.meta, BANDWIDTH_KEY, &bps) {
+                tracing::warn!(error = %e, "cannot keep the bandwidth estimate");
+            }
+        }
+    }
+}
+
+/// The playhead and the start/stall logic.
+struct Clock {
+    started_at: Instant,
+    /// The clock runs (GStreamer PLAYING).
+    running: bool,
+    /// The first frame of this start (or seek) was seen.
+    first_frame: bool,
+    /// The viewer paused.
+    paused: bool,
+    /// Since when the buffer is dry, if it is.
+    stalled_since: Option<Instant>,
+    /// Where playback (re)started: the position until the pipeline knows.
+    origin: f64,
+    duration: f64,
+    qoe: Qoe,
+}
+
+impl Clock {
+    fn new(started_at: Instant, origin: f64, duration: f64) -> Self {
+        Self {
+            started_at,
+            running: false,
+            first_frame: false,
+            paused: false,
+            stalled_since: None,
+            origin,
+            duration,
+            qoe: Qoe::default(),
+        }
+    }
+
+    fn state(&self) -> State {
+        if !self.first_frame && self.stalled_since.is_none() && !self.running {
+            State::Loading
+        } else if self.paused {
+            State::Paused
+        } else if self.stalled_since.is_some() {
+            State::Buffering
+        } else if !self.first_frame {
+            State::Loading
+        } else {
+            State::Playing
+        }
+    }
+
+    fn position(&self, pipeline: &Pipeline) -> f64 {
+        if !self.first_frame {
+            return self.origin;
+        }
+        pipeline
+            .position_s()
+            .map_or(self.origin, |p| p.clamp(0.0, self.duration.max(0.0)))
+    }
+
+    fn pause(&mut self, pipeline: &Pipeline) -> Result<(), PipelineError> {
+        self.paused = true;
+        if self.running {
+            pipeline.play(false)?;
+            self.running = false;
+        }
+        Ok(())
+    }
+
+    fn resume(&mut self, _pipeline: &Pipeline) -> Result<(), PipelineError> {
+        // `update` restarts the clock when there is data to play.
+        self.paused = false;
+        Ok(())
+    }
+
+    fn seek(&mut self, t: f64) {
+        self.origin = t;
+        self.running = false;
+        self.first_frame = false;
+        self.stalled_since = None;
+        self.started_at = Instant::now();
+    }
+
+    /// Starts, stalls and restarts the clock from the buffer level.
+    fn update(
+        &mut self,
+        pipeline: &Pipeline,
+        buffer: f64,
+        all_done: bool,
+        start_buffer_s: f64,
+        feeds: &[Feed],
+    ) -> Result<(), PipelineError> {
+        if !self.first_frame
+            && let Some(at) = pipeline.first_frame()
+        {
+            self.first_frame = true;
+            if self.qoe.time_to_first_frame_ms.is_none() {
+                self.qoe.time_to_first_frame_ms =
+                    Some(at.saturating_duration_since(self.started_at).as_secs_f64() * 1000.0);
+            }
+        }
+        if self.paused {
+            return Ok(());
+        }
+        let every_track_fed = feeds.iter().all(|f| f.current.is_some() || f.done);
+        let enough = all_done || (every_track_fed && buffer >= start_buffer_s.max(0.01));
+        if self.running {
+            if !all_done && buffer < LOW_WATER_S && self.first_frame {
+                pipeline.play(false)?;
+                self.running = false;
+                self.stalled_since = Some(Instant::now());
+                self.qoe.rebuffers += 1;
+            }
+        } else if enough {
+            pipeline.play(true)?;
+            self.running = true;
+            if let Some(since) = self.stalled_since.take() {
+                self.qoe.rebuffer_s += since.elapsed().as_secs_f64();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The tracks to play: the first video track's renditions (lowest
+/// bandwidth first) and, unless previewing, the first audio track.
+fn tracks(p: &Presentation, preview: bool) -> Result<Vec<Feed>, PlayError> {
+    let period = p
+        .periods
+        .first()
+        .ok_or_else(|| PlayError::Unsupported("the manifest has no period".into()))?;
+    let listed = |r: &Rendition| r.segments.ready().is_some_and(|s| !s.is_empty());
+    let video = period
+        .tracks
+        .iter()
+        .find(|t| t.kind == TrackKind::Video && t.renditions.iter().any(listed))
+        .ok_or_else(|| PlayError::Unsupported("the manifest has no video".into()))?;
+    let mut renditions: Vec<Rendition> = video
+        .renditions
+        .iter()
+        .filter(|r| listed(r))
+        .cloned()
+        .collect();
+    renditions.sort_by_key(|r| r.bandwidth);
+    let mut feeds = vec![Feed {
+        track: 0,
+        kind: MediaKind::Video,
+        renditions,
+        current: None,
+        next: 0,
+        fed_end: 0.0,
+        done: false,
+    }];
+    if !preview
+        && let Some(audio) = period
+            .tracks
+            .iter()
+            .find(|t| t.kind == TrackKind::Audio && t.renditions.iter().any(listed))
+    {
+        let r = audio.renditions.iter().find(|r| listed(r)).cloned();
+        feeds.push(Feed {
+            track: 1,
+            kind: MediaKind::Audio,
+            renditions: r.into_iter().collect(),
+            current: None,
+            next: 0,
+            fed_end: 0.0,
+            done: false,
+        });
+    }
+    Ok(feeds)
+}
+
+/// Every key id the tracks need; refuses schemes the decryptor lacks.
+fn key_ids(feeds: &[Feed]) -> Result<Vec<Kid>, PlayError> {
+    let mut kids = Vec::new();
+    for r in feeds.iter().flat_map(|f| &f.renditions) {
+        for p in &r.protection {
+            if !matches!(p.scheme, Scheme::Cenc | Scheme::Cbcs) {
+                return Err(PlayError::Unsupported(format!(
+                    "{:?} encryption is not supported on this box",
+                    p.scheme
+                )));
+            }
+            for kid in &p.kids {
+                if !kids.contains(&Kid(*kid)) {
+                    kids.push(Kid(*kid));
+                }
+            }
+        }
+    }
+    Ok(kids)
+}
+
+/// One download, retried on a transient failure.
+async fn get(
+    fetcher: &Fetcher,
+    url: &Url,
+    range: Option<super::manifest::ByteRange>,
+) -> Result<super::fetch::Download, FetchError> {
+    let mut attempt = 1;
+    loop {
+        match fetcher.get(url, range).await {
+            Ok(d) => return Ok(d),
+            Err(e) if e.is_transient() && attempt < ATTEMPTS => {
+                tracing::info!(error = %e, attempt, "download failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
