@@ -243,8 +243,10 @@ impl Player {
         current.bookkeeping.abort();
         let last = current.playback.status().borrow().clone();
         drop(current.playback);
-        // An ended playback saved its last position already.
-        let saved = if current.preview || matches!(last.state, State::Error | State::Ended) {
+        // An ended playback saved its last position already. A failed one
+        // still keeps where the viewer was (or asked to start): Play again
+        // resumes there.
+        let saved = if current.preview || last.state == State::Ended {
             Ok(())
         } else {
             self.keep_position(&current.tile, &last)

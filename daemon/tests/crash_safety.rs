@@ -12,7 +12,9 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Bus, Daemon, Headend, catalog_proxy, eventually, player_proxy, session_proxy};
+use common::{
+    Bus, Daemon, Headend, catalog_proxy, eventually, log_in, player_proxy, session_proxy,
+};
 use rand::Rng;
 
 const KILLS: usize = 20;
@@ -24,15 +26,8 @@ async fn twenty_kill9s_lose_no_acknowledged_write() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut daemon = Daemon::start(&bus, &headend.url(), &dir.path().join("state")).await;
     let conn = bus.connect().await;
+    log_in(&conn, &headend).await;
     let session = session_proxy(&conn).await;
-    let code = session.start_login().await.expect("login");
-    headend
-        .confirm(&code.verification_uri, &code.user_code, "approve")
-        .await;
-    eventually(15, "logged in", || async {
-        (session.state().await.ok()? == "logged_in").then_some(())
-    })
-    .await;
     let titles: Vec<String> = catalog_proxy(&conn)
         .await
         .search("story")

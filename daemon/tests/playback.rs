@@ -11,7 +11,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Bus, Daemon, Headend, MEDIA, catalog_proxy, eventually, player_proxy, session_proxy};
+use common::{
+    Bus, Daemon, Headend, MEDIA, catalog_proxy, eventually, log_in, player_proxy, session_proxy,
+};
 use ottbox_headend::sample;
 use ottbox_protocol::dbus::{Error, Player1Proxy};
 
@@ -29,16 +31,7 @@ async fn setup(manifest: &str, headend: &Headend, bus: &Bus, dir: &tempfile::Tem
         ],
     )
     .await;
-    let conn = bus.connect().await;
-    let session = session_proxy(&conn).await;
-    let code = session.start_login().await.expect("StartLogin");
-    headend
-        .confirm(&code.verification_uri, &code.user_code, "approve")
-        .await;
-    eventually(15, "logged in", || async {
-        (session.state().await.ok()? == "logged_in").then_some(())
-    })
-    .await;
+    log_in(&bus.connect().await, headend).await;
     daemon
 }
 

@@ -341,6 +341,20 @@ impl Bus {
     }
 }
 
+/// Logs the daemon on `conn` in through the device flow, the viewer
+/// confirming on the headend's page, and waits for `logged_in`.
+pub async fn log_in(conn: &zbus::Connection, headend: &Headend) {
+    let session = session_proxy(conn).await;
+    let code = session.start_login().await.expect("StartLogin");
+    headend
+        .confirm(&code.verification_uri, &code.user_code, "approve")
+        .await;
+    eventually(15, "logged in", || async {
+        (session.state().await.ok()? == "logged_in").then_some(())
+    })
+    .await;
+}
+
 /// Proxies that read every property from the daemon when asked, instead of
 /// from a cache that the PropertiesChanged signal updates on its own time:
 /// a test that reads State right after StartLogin must see what the daemon
