@@ -22,12 +22,24 @@ pub fn is_hardware(factory: &gst::ElementFactory) -> bool {
     klass.contains("Hardware") || HARDWARE_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
+/// False for the auto-plugging bins (decodebin, parsebin, ...): their
+/// class says "Decoder" and their sink takes ANY caps, so they would
+/// "accept" a stream nobody can decode and nest a second decoder choice
+/// inside ours.
+fn decodes_specific_caps(factory: &gst::ElementFactory) -> bool {
+    factory
+        .static_pad_templates()
+        .iter()
+        .filter(|t| t.direction() == gst::PadDirection::Sink)
+        .all(|t| !t.caps().is_any())
+}
+
 /// The decoder factories that take `caps`, best first.
 pub fn candidates(caps: &gst::Caps) -> Vec<gst::ElementFactory> {
     let mut list: Vec<gst::ElementFactory> =
         gst::ElementFactory::factories_with_type(gst::ElementFactoryType::DECODER, gst::Rank::NONE)
             .into_iter()
-            .filter(|f| f.can_sink_any_caps(caps))
+            .filter(|f| decodes_specific_caps(f) && f.can_sink_any_caps(caps))
             .collect();
     list.sort_by_key(|f| (!is_hardware(f), std::cmp::Reverse(f.rank())));
     list
