@@ -95,6 +95,13 @@ impl Events {
         self.store.events.len()
     }
 
+    /// When the oldest unsent event happened: anything the box recorded
+    /// since then may still be unknown to the headend.
+    pub fn oldest_unsent_at(&self) -> Option<i64> {
+        let (_, value) = self.store.events.first().ok()??;
+        serde_json::from_slice::<Event>(&value).ok().map(|e| e.at)
+    }
+
     /// Events dropped because the queue was full, since the box was set up.
     pub fn dropped(&self) -> u64 {
         self.store

@@ -174,7 +174,13 @@ impl Catalog {
                 tiles: r.items.iter().map(Tile::from).collect(),
             })
             .collect();
-        resume::merge(&self.store, &mut rows, cached.fetched_at);
+        // The server's row reflects what it had been told when it was
+        // fetched; positions saved after that, or not yet sent, are newer.
+        let known_until = self
+            .events
+            .oldest_unsent_at()
+            .map_or(cached.fetched_at, |at| at.min(cached.fetched_at));
+        resume::merge(&self.store, &mut rows, known_until);
         HomeView {
             rows,
             offline: *self.offline.borrow(),

@@ -55,15 +55,16 @@ pub fn get(store: &Store, title_id: &str) -> Option<Resume> {
     store.get(&store.resume, title_id)
 }
 
-/// Merges local positions newer than `fetched_at` into `rows`, putting
-/// Continue watching first.
-pub fn merge(store: &Store, rows: &mut Vec<HomeRow>, fetched_at: i64) {
+/// Merges local positions saved at or after `known_until` (what the
+/// server's rows already reflect) into `rows`, putting Continue watching
+/// first.
+pub fn merge(store: &Store, rows: &mut Vec<HomeRow>, known_until: i64) {
     let mut local: Vec<Resume> = store
         .resume
         .iter()
         .filter_map(|e| e.ok())
         .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
-        .filter(|r: &Resume| r.saved_at >= fetched_at)
+        .filter(|r: &Resume| r.saved_at >= known_until)
         .collect();
     if local.is_empty() {
         return;

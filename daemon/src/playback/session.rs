@@ -427,6 +427,7 @@ impl Run {
                             bitrate_time,
                             State::Ended,
                             duration,
+                            0.0,
                         );
                         self.save_bandwidth(&abr);
                         return Ok(());
@@ -465,6 +466,7 @@ impl Run {
                 bitrate_time,
                 state,
                 duration,
+                buffer,
             );
 
             // Feed the track furthest behind, up to the buffer target.
@@ -588,6 +590,7 @@ impl Run {
         bitrate_time: (f64, f64),
         state: State,
         duration: f64,
+        buffer: f64,
     ) {
         let rung = abr.current().unwrap_or(0);
         let (rendition, bitrate) = feeds[0]
@@ -610,17 +613,13 @@ impl Run {
             qoe.average_bitrate = bitrate_time.0 / bitrate_time.1;
         }
         qoe.dropped_frames = pipeline.dropped_frames();
-        let fed = feeds
-            .iter()
-            .map(|f| f.fed_end)
-            .fold(f64::INFINITY, f64::min);
         let next = Status {
             state,
             position_s: position,
             duration_s: duration,
             rendition,
             bitrate,
-            buffer_s: (fed - position).max(0.0),
+            buffer_s: buffer,
             decoder: pipeline.decoder().unwrap_or_default(),
             error: None,
             qoe,
