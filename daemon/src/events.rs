@@ -197,7 +197,8 @@ fn jitter(delay_s: f64) -> f64 {
 }
 
 /// A random 128-bit id in UUID v4 text form.
-fn new_id() -> String {
+/// A random (version 4) UUID: event ids, playback session ids.
+pub fn new_id() -> String {
     let mut b: [u8; 16] = rand::rng().random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;

@@ -175,6 +175,7 @@ impl Player {
         from_s: f64,
         preview: bool,
     ) -> Result<(), PlayerError> {
+        let requested_at = std::time::Instant::now();
         if !from_s.is_finite() {
             return Err(PlayerError::InvalidArgument(
                 "the start position must be a number".into(),
@@ -217,6 +218,7 @@ impl Player {
                 session,
                 from_s: start,
                 preview,
+                requested_at,
             },
         );
         let bookkeeping = tokio::spawn(self.clone().follow(

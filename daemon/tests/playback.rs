@@ -58,6 +58,22 @@ async fn corner(player: &Player1Proxy<'_>) -> [u8; 3] {
     [rgb[i], rgb[i + 1], rgb[i + 2]]
 }
 
+/// Runs `playerctl --player=ottbox <command>` against the test bus, as a
+/// desktop's media keys would; returns its output.
+fn playerctl(bus: &Bus, command: &str) -> String {
+    let out = std::process::Command::new("playerctl")
+        .args(["--player=ottbox", command])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .output()
+        .expect("playerctl (cargo xtask setup installs it)");
+    assert!(
+        out.status.success(),
+        "playerctl {command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 fn close_to(c: [u8; 3], want: [u8; 3]) -> bool {
     (0..3).all(|i| (i32::from(c[i]) - i32::from(want[i])).abs() <= 24)
 }
@@ -83,6 +99,18 @@ async fn cenc_over_hls_plays_pauses_seeks_ends_and_resumes_where_it_stopped() {
     assert!(player.rendition().await.expect("rendition").contains('x'));
     let qoe = player.qoe().await.expect("qoe");
     assert!(qoe["time_to_first_frame_ms"] >= 0.0, "{qoe:?}");
+
+    // MPRIS: playerctl sees the box and pauses it.
+    assert_eq!(playerctl(&bus, "status"), "Playing");
+    assert!(
+        playerctl(&bus, "metadata").contains(title),
+        "MPRIS metadata"
+    );
+    playerctl(&bus, "pause");
+    wait_state(&player, "paused").await;
+    assert_eq!(playerctl(&bus, "status"), "Paused");
+    playerctl(&bus, "play");
+    wait_state(&player, "playing").await;
 
     // Pause holds the picture still.
     player.pause().await.expect("Pause");

@@ -32,6 +32,8 @@ const APT_PACKAGES: &[&str] = &[
     // in `bench decrypt` (the CLI only: no Rust code links it).
     "systemd",
     "openssl",
+    // The MPRIS end-to-end test drives the daemon with it.
+    "playerctl",
 ];
 
 /// The PyPI wheel with static Shaka Packager, ffmpeg and ffprobe.

@@ -7,6 +7,7 @@
 //! the core never needs to know about the bus.
 
 mod catalog;
+pub mod mpris;
 mod player;
 mod session;
 
@@ -43,7 +44,10 @@ pub async fn serve(bus: &BusConfig, core: Arc<Core>) -> Result<Connection, zbus:
     builder
         .serve_at(SESSION_PATH, SessionIface::new(core.clone()))
         .serve_at(CATALOG_PATH, CatalogIface::new(core.clone()))
-        .serve_at(PLAYER_PATH, PlayerIface::new(core))
+        .serve_at(PLAYER_PATH, PlayerIface::new(core.clone()))
+        .serve_at(mpris::MPRIS_PATH, mpris::MprisRoot)
+        .serve_at(mpris::MPRIS_PATH, mpris::MprisPlayer::new(core))
+        .name(mpris::MPRIS_NAME)
         .name(SERVICE)
         .build()
         .await
@@ -58,7 +62,8 @@ pub fn forward(conn: &Connection, core: &Core, shutdown: watch::Receiver<bool>) 
         core.catalog.rows_changed(),
         shutdown.clone(),
     );
-    player::forward(conn.clone(), core.player.subscribe(), shutdown);
+    player::forward(conn.clone(), core.player.subscribe(), shutdown.clone());
+    mpris::forward(conn.clone(), core.player.subscribe(), shutdown);
 }
 
 /// Waits for the next change of `rx`, or returns false at shutdown.

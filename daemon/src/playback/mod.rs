@@ -4,6 +4,7 @@
 //!   renditions and segments;
 //! - [`abr`]: the pure rendition chooser (no I/O, no clock), shared with the
 //!   trace simulator;
+//! - [`cmcd`]: CTA-5004 client data on every media request;
 //! - [`fetch`]: media downloads over the shared, kept-alive client;
 //! - [`license`]: the ClearKey license client;
 //! - [`session`]: one playback, from the headend's playback session to
@@ -11,6 +12,7 @@
 //!   pause, seek, QoE.
 
 pub mod abr;
+pub mod cmcd;
 pub mod fetch;
 pub mod license;
 pub mod manifest;

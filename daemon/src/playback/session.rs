@@ -33,6 +33,7 @@ use tokio::sync::{mpsc, watch};
 use url::Url;
 
 use super::abr::{self, Abr, AbrConfig, Caps, Ladder, Upcoming, UserCap};
+use super::cmcd::{Cmcd, ObjectType, Request, StreamFormat};
 use super::fetch::{FetchError, Fetcher};
 use super::license::{self, LicenseError};
 use super::manifest::{Limits, Presentation, Rendition, Scheme, Segment, TrackKind};
@@ -74,6 +75,8 @@ pub struct Start {
     pub from_s: f64,
     /// A muted, lowest-rung preview.
     pub preview: bool,
+    /// When the viewer pressed Play: time to first frame counts from here.
+    pub requested_at: Instant,
 }
 
 /// What the viewer asks of a running playback.
@@ -326,9 +329,20 @@ struct Run {
 
 impl Run {
     async fn play(&mut self, start: Start) -> Result<(), PlayError> {
-        let t0 = Instant::now();
+        let t0 = start.requested_at;
         let fetcher = Fetcher::new(self.engine.headend.http().clone());
-        let presentation = self.open(&fetcher, &start.session).await?;
+        let dash = self.engine.config.manifest == ManifestChoice::Dash
+            && start.session.edges.iter().any(|e| e.dash_url.is_some());
+        let cmcd = Cmcd::new(
+            &crate::events::new_id(),
+            &start.session.title_id,
+            if dash {
+                StreamFormat::Dash
+            } else {
+                StreamFormat::Hls
+            },
+        );
+        let presentation = self.open(&fetcher, &cmcd, &start.session).await?;
         let mut feeds = tracks(&presentation, start.preview)?;
         let ring = KeyRing::new();
         let kids = key_ids(&feeds)?;
@@ -516,9 +530,29 @@ impl Run {
                 pipeline.end_of_stream(feed.track);
                 continue;
             };
+            let bitrate = feed.renditions.get(rendition).map_or(0, |r| r.bandwidth);
+            let request = Request {
+                bitrate_kbps: Some(bitrate / 1000),
+                buffer_ms: Some((buffer * 1000.0) as u64),
+                starved: std::mem::take(&mut clock.starved),
+                duration_ms: Some((segment.duration * 1000.0) as u64),
+                throughput_kbps: abr.estimator().mean_bps().map(|b| (b / 1000.0) as u64),
+                startup: !clock.first_frame,
+                top_kbps: feed.renditions.last().map(|r| r.bandwidth / 1000),
+                ..Request::new(match feed.kind {
+                    MediaKind::Video => ObjectType::Video,
+                    MediaKind::Audio => ObjectType::Audio,
+                })
+            };
             if feed.current != Some(rendition) {
                 if let Some(init) = &segment.init {
-                    let bytes = get(&fetcher, &init.url, init.range).await?.bytes;
+                    let init_request = Request {
+                        object: ObjectType::Init,
+                        duration_ms: None,
+                        ..request
+                    };
+                    let url = cmcd.apply(&init.url, &init_request);
+                    let bytes = get(&fetcher, &url, init.range).await?.bytes;
                     pipeline.push(feed.track, bytes)?;
                 }
                 if feed.current.is_some() && feed.kind == MediaKind::Video {
@@ -526,7 +560,8 @@ impl Run {
                 }
                 feed.current = Some(rendition);
             }
-            let download = get(&fetcher, &segment.url, segment.range).await?;
+            let url = cmcd.apply(&segment.url, &request);
+            let download = get(&fetcher, &url, segment.range).await?;
             if feed.kind == MediaKind::Video {
                 abr.on_download(download.bytes.len() as u64, download.elapsed.as_secs_f64());
                 let bw = feed.renditions[rendition].bandwidth as f64;
@@ -547,8 +582,13 @@ impl Run {
     async fn open(
         &self,
         fetcher: &Fetcher,
+        cmcd: &Cmcd,
         session: &PlaybackSession,
     ) -> Result<Presentation, PlayError> {
+        let manifest = Request {
+            startup: true,
+            ..Request::new(ObjectType::Manifest)
+        };
         let mut last = None;
         for edge in &session.edges {
             let url = match (self.engine.config.manifest, &edge.dash_url) {
@@ -559,12 +599,13 @@ impl Run {
                 url: url.clone(),
                 reason: "not a URL".into(),
             })?;
-            match get(fetcher, &url, None).await {
+            match get(fetcher, &cmcd.apply(&url, &manifest), None).await {
                 Ok(d) => {
                     let limits = Limits::default();
                     let mut p = Presentation::parse(&url, &d.bytes, &limits)?;
                     for pending in p.pending() {
-                        let doc = get(fetcher, &pending.url, pending.range).await?;
+                        let doc = get(fetcher, &cmcd.apply(&pending.url, &manifest), pending.range)
+                            .await?;
                         p.supply(&pending, &doc.bytes)?;
                     }
                     return Ok(p);
@@ -652,6 +693,8 @@ struct Clock {
     paused: bool,
     /// Since when the buffer is dry, if it is.
     stalled_since: Option<Instant>,
+    /// The buffer ran dry since the last request said so (CMCD `bs`).
+    starved: bool,
     /// Where playback (re)started: the position until the pipeline knows.
     origin: f64,
     duration: f64,
@@ -666,6 +709,7 @@ impl Clock {
             first_frame: false,
             paused: false,
             stalled_since: None,
+            starved: false,
             origin,
             duration,
             qoe: Qoe::default(),
@@ -746,6 +790,7 @@ impl Clock {
                 pipeline.play(false)?;
                 self.running = false;
                 self.stalled_since = Some(Instant::now());
+                self.starved = true;
                 self.qoe.rebuffers += 1;
             }
         } else if enough {

@@ -11,6 +11,7 @@ mod api;
 mod decrypt;
 mod ingest;
 mod license;
+mod ttff;
 mod wrk;
 
 /// What to measure.
@@ -25,6 +26,9 @@ pub enum Bench {
     Api,
     /// The box's CENC decryptor (cenc, cbcs) in MB/s beside `openssl speed`.
     Decrypt,
+    /// Play → first decoded frame, encrypted HLS and DASH, beside
+    /// `playbin3` on the clear stream.
+    Ttff,
 }
 
 /// Runs one benchmark.
@@ -35,6 +39,7 @@ pub fn run(what: Bench) -> anyhow::Result<()> {
         Bench::License => license::run(),
         Bench::Api => api::run(),
         Bench::Decrypt => decrypt::run(),
+        Bench::Ttff => ttff::run(),
     }
 }
 
