@@ -6,4 +6,5 @@
 //!   trace simulator.
 
 pub mod abr;
+pub mod cdn;
 pub mod manifest;
