@@ -440,18 +440,15 @@ impl CdnEdge {
         let io = |what: &str| {
             let edge = spec.name.clone();
             let what = what.to_owned();
-            move |source| EdgeError::Io {
-                edge,
-                what,
-                source,
-            }
+            move |source| EdgeError::Io { edge, what, source }
         };
         let dir = tempfile::Builder::new()
             .prefix(&format!("ottbox-edge-{}-", spec.name))
             .tempdir()
             .map_err(io("create the edge directory"))?;
         for sub in ["cache", "tmp"] {
-            std::fs::create_dir_all(dir.path().join(sub)).map_err(io("create the edge directory"))?;
+            std::fs::create_dir_all(dir.path().join(sub))
+                .map_err(io("create the edge directory"))?;
         }
         let addr = match spec.listen {
             Some(a) => a,
@@ -717,7 +714,10 @@ mod tests {
             cmcd_status: String::new(),
             cmcd_session: "sid=\"x\"".into(),
         };
-        assert_eq!(entry.cmcd_keys(), ["br=400", "ot=v", "bl=2000", "sid=\"x\""]);
+        assert_eq!(
+            entry.cmcd_keys(),
+            ["br=400", "ot=v", "bl=2000", "sid=\"x\""]
+        );
     }
 
     #[test]
@@ -725,12 +725,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut spec = EdgeSpec::new("eu-1", "https://localhost:8443");
         spec.origin_ca = Some(dir.path().join("ca.pem"));
-        let text = render_conf(
-            &spec,
-            "127.0.0.1:1".parse().expect("addr"),
-            dir.path(),
-        )
-        .expect("renders");
+        let text =
+            render_conf(&spec, "127.0.0.1:1".parse().expect("addr"), dir.path()).expect("renders");
         std::fs::create_dir_all(dir.path().join("tmp")).expect("tmp dir");
         let conf = dir.path().join("nginx.conf");
         std::fs::write(&conf, text).expect("write");

@@ -31,10 +31,7 @@ struct Cdn {
 
 async fn cdn() -> Cdn {
     let lo = IpAddr::from([127, 0, 0, 1]);
-    let ports = [
-        free_port(lo).expect("port"),
-        free_port(lo).expect("port"),
-    ];
+    let ports = [free_port(lo).expect("port"), free_port(lo).expect("port")];
     let server = TestServer::start(|c| {
         c.proxy.trusted = vec![format!("{EDGE_SOURCE}/32").parse().expect("net")];
         c.edges = vec![
@@ -139,15 +136,28 @@ async fn segments_are_a_miss_then_a_hit_and_the_log_keeps_cmcd() {
         .expect("range");
     assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(header(&resp, "x-cache-status"), "HIT");
-    assert_eq!(resp.bytes().await.expect("body").as_ref(), &cdn.segment[10..20]);
+    assert_eq!(
+        resp.bytes().await.expect("body").as_ref(),
+        &cdn.segment[10..20]
+    );
 
     let log = cdn.eu.access_log();
-    let hits: Vec<_> = log.iter().filter(|e| e.uri == "/origin/film/v/seg_1.m4s").collect();
+    let hits: Vec<_> = log
+        .iter()
+        .filter(|e| e.uri == "/origin/film/v/seg_1.m4s")
+        .collect();
     assert_eq!(hits.len(), 3, "{log:?}");
     assert_eq!(hits[0].cache, "MISS");
     assert_eq!(hits[0].remote, "127.0.0.1");
     let keys = hits[1].cmcd_keys();
-    for want in ["br=400", "ot=v", "sid=\"s2\"", "bl=2001", "cid=\"ml-1\"", "sf=h"] {
+    for want in [
+        "br=400",
+        "ot=v",
+        "sid=\"s2\"",
+        "bl=2001",
+        "cid=\"ml-1\"",
+        "sf=h",
+    ] {
         assert!(keys.iter().any(|k| k == want), "{want} not in {keys:?}");
     }
     // The other edge has its own cache.
@@ -170,7 +180,10 @@ async fn manifests_are_cached_briefly_and_keys_never() {
         .expect("manifest");
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(header(&resp, "cache-control"), "public, max-age=2");
-    assert_eq!(header(&resp, "content-type"), "application/vnd.apple.mpegurl");
+    assert_eq!(
+        header(&resp, "content-type"),
+        "application/vnd.apple.mpegurl"
+    );
     // Key files are never stored: every fetch goes to the origin.
     std::fs::write(
         cdn.server.state.config.origin_dir().join("film/v/aes.key"),
@@ -222,7 +235,12 @@ async fn steering_ranks_the_region_first_and_avoids_failing_and_dead_edges() {
             .is_some_and(|u| u.ends_with("/api/v1/steering/ml-1/hls")),
         "{eu:?}"
     );
-    let us = steer(&cdn, "127.0.0.2", "?_HLS_pathway=eu-1&_HLS_throughput=5000000").await;
+    let us = steer(
+        &cdn,
+        "127.0.0.2",
+        "?_HLS_pathway=eu-1&_HLS_throughput=5000000",
+    )
+    .await;
     assert_eq!(us.priority(), ["us-1", "eu-1"]);
     let reported = steer(
         &cdn,
@@ -230,15 +248,25 @@ async fn steering_ranks_the_region_first_and_avoids_failing_and_dead_edges() {
         "?_HLS_pathway=us-1&_HLS_throughput=900000&ottbox_failed=eu-1",
     )
     .await;
-    assert_eq!(reported.priority(), ["us-1", "eu-1"], "a failing pathway goes last");
+    assert_eq!(
+        reported.priority(),
+        ["us-1", "eu-1"],
+        "a failing pathway goes last"
+    );
     // DASH names its list SERVICE-LOCATION-PRIORITY.
     let resp = client_from("127.0.0.1")
-        .get(cdn.server.url("/api/v1/steering/ml-1/dash?_DASH_pathway=eu-1"))
+        .get(
+            cdn.server
+                .url("/api/v1/steering/ml-1/dash?_DASH_pathway=eu-1"),
+        )
         .send()
         .await
         .expect("dash");
     let json: serde_json::Value = resp.json().await.expect("json");
-    assert_eq!(json["SERVICE-LOCATION-PRIORITY"], serde_json::json!(["eu-1", "us-1"]));
+    assert_eq!(
+        json["SERVICE-LOCATION-PRIORITY"],
+        serde_json::json!(["eu-1", "us-1"])
+    );
     assert_eq!(json["VERSION"], 1);
 
     // The viewer's edge dies: its port refuses, the other edge serves, and
@@ -270,7 +298,10 @@ async fn steering_ranks_the_region_first_and_avoids_failing_and_dead_edges() {
         .expect("restarted edge");
     assert_eq!(resp.status(), StatusCode::OK);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(steer(&cdn, "127.0.0.1", "").await.priority(), ["eu-1", "us-1"]);
+    assert_eq!(
+        steer(&cdn, "127.0.0.1", "").await.priority(),
+        ["eu-1", "us-1"]
+    );
 
     let resp = client_from("127.0.0.1")
         .get(cdn.server.url("/api/v1/steering/no-such-title/hls"))
@@ -280,7 +311,12 @@ async fn steering_ranks_the_region_first_and_avoids_failing_and_dead_edges() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
 
-async fn play_via(edge: &CdnEdge, from: &str, token: &str, spoof: Option<&str>) -> Result<PlaybackSession, ErrorCode> {
+async fn play_via(
+    edge: &CdnEdge,
+    from: &str,
+    token: &str,
+    spoof: Option<&str>,
+) -> Result<PlaybackSession, ErrorCode> {
     let mut req = client_from(from)
         .post(format!("{}/api/v1/playback/ml-1", edge.url()))
         .bearer_auth(token);
@@ -302,7 +338,9 @@ async fn region_blocked_works_behind_an_edge() {
     // 127.0.0.2 is in `us`, where the title is not licensed; the edge
     // tells the headend who is asking.
     assert_eq!(
-        play_via(&cdn.eu, "127.0.0.2", &cdn.token, None).await.map(|_| ()),
+        play_via(&cdn.eu, "127.0.0.2", &cdn.token, None)
+            .await
+            .map(|_| ()),
         Err(ErrorCode::RegionBlocked)
     );
     let session = play_via(&cdn.eu, "127.0.0.1", &cdn.token, None)
@@ -315,8 +353,14 @@ async fn region_blocked_works_behind_an_edge() {
         format!("{}/origin/film/master.m3u8", cdn.eu.url())
     );
     let steering = session.steering.expect("steering with edges");
-    assert!(steering.hls_url.ends_with("/api/v1/steering/ml-1/hls"), "{steering:?}");
-    assert!(steering.dash_url.ends_with("/api/v1/steering/ml-1/dash"), "{steering:?}");
+    assert!(
+        steering.hls_url.ends_with("/api/v1/steering/ml-1/hls"),
+        "{steering:?}"
+    );
+    assert!(
+        steering.dash_url.ends_with("/api/v1/steering/ml-1/dash"),
+        "{steering:?}"
+    );
     // A viewer in `us` claiming to be in `eu` is not believed: nginx
     // appends the real address, and that is the hop the headend reads.
     assert_eq!(
@@ -344,8 +388,8 @@ async fn https_origin_verified_by_the_headends_ca_and_an_https_edge() {
         data_dir: dir.path().to_owned(),
         ..Default::default()
     };
-    let files = ottbox_headend::tls::ensure_dev_pki(&config.tls_dir(), &["localhost".into()])
-        .expect("pki");
+    let files =
+        ottbox_headend::tls::ensure_dev_pki(&config.tls_dir(), &["localhost".into()]).expect("pki");
     let tls = ottbox_headend::tls::server_config(&files, None).expect("tls config");
     let state = Arc::new(AppState::open(config).expect("state"));
     let origin_dir = state.config.origin_dir().join("film");
@@ -354,7 +398,12 @@ async fn https_origin_verified_by_the_headends_ca_and_an_https_edge() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(serve_tls(state.clone(), listener, tls, std::future::pending()));
+    tokio::spawn(serve_tls(
+        state.clone(),
+        listener,
+        tls,
+        std::future::pending(),
+    ));
 
     let certs = tempfile::tempdir().expect("tempdir");
     let cert = ottbox_headend::tls::issue_edge_cert(
@@ -370,8 +419,8 @@ async fn https_origin_verified_by_the_headends_ca_and_an_https_edge() {
     spec.tls = Some(cert);
     let edge = CdnEdge::start(spec.clone()).expect("https edge");
     assert!(edge.url().starts_with("https://127.0.0.1:"));
-    let ca = reqwest::Certificate::from_pem(&std::fs::read(&files.ca_cert).expect("ca"))
-        .expect("pem");
+    let ca =
+        reqwest::Certificate::from_pem(&std::fs::read(&files.ca_cert).expect("ca")).expect("pem");
     let client = reqwest::Client::builder()
         .tls_built_in_root_certs(false)
         .add_root_certificate(ca)

@@ -88,7 +88,11 @@ pub struct SteeringManifest {
     pub ttl_s: u64,
     /// Where to ask next (relative to the manifest's own URI); the same
     /// URI when absent.
-    #[serde(rename = "RELOAD-URI", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "RELOAD-URI",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub reload_uri: Option<String>,
     /// HLS: pathway IDs, most preferred first.
     #[serde(
@@ -224,7 +228,10 @@ mod tests {
     fn round_trips_under_the_protocols_key() {
         let m = SteeringManifest::new(SteeringProtocol::Dash, 5, None, vec!["x".into()]);
         let text = serde_json::to_string(&m).expect("json");
-        assert_eq!(text, r#"{"VERSION":1,"TTL":5,"SERVICE-LOCATION-PRIORITY":["x"]}"#);
+        assert_eq!(
+            text,
+            r#"{"VERSION":1,"TTL":5,"SERVICE-LOCATION-PRIORITY":["x"]}"#
+        );
         assert_eq!(SteeringManifest::parse(text.as_bytes()), Ok(m));
     }
 
@@ -233,11 +240,23 @@ mod tests {
         let cases: [(&[u8], &str); 7] = [
             (b"", "steering_json"),
             (b"\xff\xfe<html>", "steering_json"),
-            (br#"{"VERSION":"one","PATHWAY-PRIORITY":["a"]}"#, "steering_json"),
-            (br#"{"VERSION":2,"PATHWAY-PRIORITY":["a"]}"#, "steering_version"),
+            (
+                br#"{"VERSION":"one","PATHWAY-PRIORITY":["a"]}"#,
+                "steering_json",
+            ),
+            (
+                br#"{"VERSION":2,"PATHWAY-PRIORITY":["a"]}"#,
+                "steering_version",
+            ),
             (br#"{"VERSION":1}"#, "steering_no_priority"),
-            (br#"{"VERSION":1,"PATHWAY-PRIORITY":["a b"]}"#, "steering_bad_pathway"),
-            (br#"{"VERSION":1,"PATHWAY-PRIORITY":["a","a"]}"#, "steering_bad_pathway"),
+            (
+                br#"{"VERSION":1,"PATHWAY-PRIORITY":["a b"]}"#,
+                "steering_bad_pathway",
+            ),
+            (
+                br#"{"VERSION":1,"PATHWAY-PRIORITY":["a","a"]}"#,
+                "steering_bad_pathway",
+            ),
         ];
         for (input, code) in cases {
             let err = SteeringManifest::parse(input).expect_err("refused");

@@ -223,7 +223,11 @@ impl Drop for Headend {
 
 /// Imports the first [`TITLES`] MovieLens movies (with their tags).
 fn import_catalog(state: &AppState, dir: &Path) {
-    let reco = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reco");
+    // `../shared/reco` beside the checkout; a worktree elsewhere names it
+    // with OTTBOX_RECO_DIR (as `cargo xtask bench api` does).
+    let reco = std::env::var_os("OTTBOX_RECO_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reco"));
     let movies = std::fs::read_to_string(reco.join("movies.csv")).expect("shared/reco/movies.csv");
     let small: String = movies
         .lines()

@@ -53,7 +53,10 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// The steering routes.
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route(&format!("{STEERING_PREFIX}/{{title}}/{{protocol}}"), get(steer))
+    Router::new().route(
+        &format!("{STEERING_PREFIX}/{{title}}/{{protocol}}"),
+        get(steer),
+    )
 }
 
 /// Which edges accept connections, as last probed.
@@ -173,7 +176,12 @@ async fn steer(
     }
     let failed: Vec<&str> = params
         .get(FAILED_PARAM)
-        .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect())
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let edges = &state.config.edges;
     let priority = if edges.is_empty() {
@@ -241,8 +249,14 @@ mod tests {
 
     #[test]
     fn authorities_of_edge_urls() {
-        assert_eq!(authority("http://127.0.0.1:9/").as_deref(), Some("127.0.0.1:9"));
-        assert_eq!(authority("https://cdn.example").as_deref(), Some("cdn.example:443"));
+        assert_eq!(
+            authority("http://127.0.0.1:9/").as_deref(),
+            Some("127.0.0.1:9")
+        );
+        assert_eq!(
+            authority("https://cdn.example").as_deref(),
+            Some("cdn.example:443")
+        );
         assert_eq!(authority("http://[::1]:8/x").as_deref(), Some("[::1]:8"));
         assert_eq!(authority("http://[::1]/x").as_deref(), Some("[::1]:80"));
         assert_eq!(authority("nonsense"), None);

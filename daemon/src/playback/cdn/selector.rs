@@ -344,14 +344,21 @@ mod tests {
             let now = secs(t0, f64::from(i));
             let pick = cdn.select(now);
             assert_eq!(pick.name, "eu-1");
-            assert_eq!(cdn.report(pick.index, Outcome::Throughput(5.0 * MBPS), now), Verdict::Keep);
+            assert_eq!(
+                cdn.report(pick.index, Outcome::Throughput(5.0 * MBPS), now),
+                Verdict::Keep
+            );
         }
     }
 
     #[test]
     fn errors_timeouts_and_5xx_fail_over_but_4xx_does_not() {
         let t0 = Instant::now();
-        for outcome in [Outcome::ConnectError, Outcome::Timeout, Outcome::Status(503)] {
+        for outcome in [
+            Outcome::ConnectError,
+            Outcome::Timeout,
+            Outcome::Status(503),
+        ] {
             let mut cdn = two();
             assert_eq!(cdn.report(0, outcome, t0), Verdict::Failed, "{outcome:?}");
             assert_eq!(cdn.select(t0).name, "eu-2", "{outcome:?}");

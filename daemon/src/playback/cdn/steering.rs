@@ -70,7 +70,10 @@ impl SteeringClient {
         throughput_bps: Option<f64>,
         failed: &[String],
     ) -> String {
-        let (p_param, t_param) = (self.protocol.pathway_param(), self.protocol.throughput_param());
+        let (p_param, t_param) = (
+            self.protocol.pathway_param(),
+            self.protocol.throughput_param(),
+        );
         let mut url = self.uri.clone();
         let kept: Vec<(String, String)> = url
             .query_pairs()
@@ -168,7 +171,11 @@ mod tests {
     fn garbage_is_a_clear_error_and_a_retry_later() {
         let t0 = Instant::now();
         let mut c = SteeringClient::new("http://h:1/s", SteeringProtocol::Hls).expect("url");
-        for body in [&b"<html>502 Bad Gateway</html>"[..], b"{}", b"{\"VERSION\":1,\"PATHWAY-PRIORITY\":[]}"] {
+        for body in [
+            &b"<html>502 Bad Gateway</html>"[..],
+            b"{}",
+            b"{\"VERSION\":1,\"PATHWAY-PRIORITY\":[]}",
+        ] {
             let err = c.on_reply(body, t0).expect_err("garbage");
             assert!(err.code().starts_with("steering_"), "{err}");
             assert!(err.to_string().contains("steering manifest"), "{err}");
