@@ -16,6 +16,7 @@
 
 pub mod ads;
 pub mod auth;
+pub mod cdn_edge;
 pub mod config;
 pub mod db;
 pub mod devices;

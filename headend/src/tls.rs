@@ -178,3 +178,48 @@ pub fn server_config(
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
+
+/// Issues a server certificate for a CDN edge from the development CA in
+/// `tls_dir` (made by [`ensure_dev_pki`]), for loopback addresses and
+/// `names`; writes `<name>.pem` (chain) and `<name>.key` (0600) into
+/// `out_dir`. Boxes that trust the headend's CA then trust its edges too.
+pub fn issue_edge_cert(
+    tls_dir: &Path,
+    out_dir: &Path,
+    name: &str,
+    names: &[String],
+) -> Result<crate::cdn_edge::EdgeCert, TlsError> {
+    let read = |path: PathBuf| {
+        std::fs::read_to_string(&path).map_err(|source| TlsError::Io { path, source })
+    };
+    let ca_pem = read(tls_dir.join("ca.pem"))?;
+    let ca_key = KeyPair::from_pem(&read(tls_dir.join("ca.key"))?)?;
+    // The issuer's name and key are what a signature needs; re-signing the
+    // CA's own parameters gives an issuer object with both.
+    let ca = CertificateParams::from_ca_cert_pem(&ca_pem)?.self_signed(&ca_key)?;
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(names.to_vec())?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, format!("ottbox CDN edge {name}"));
+    for ip in ["127.0.0.1", "::1"] {
+        if let Ok(ip) = ip.parse() {
+            params.subject_alt_names.push(SanType::IpAddress(ip));
+        }
+    }
+    let year = this_year();
+    params.not_before = rcgen::date_time_ymd(year - 1, 1, 1);
+    params.not_after = rcgen::date_time_ymd(year + 2, 1, 1);
+    let cert = params.signed_by(&key, &ca, &ca_key)?;
+    let files = crate::cdn_edge::EdgeCert {
+        cert: out_dir.join(format!("{name}.pem")),
+        key: out_dir.join(format!("{name}.key")),
+    };
+    write(&files.key, key.serialize_pem().as_bytes(), 0o600)?;
+    write(
+        &files.cert,
+        format!("{}{ca_pem}", cert.pem()).as_bytes(),
+        0o644,
+    )?;
+    Ok(files)
+}

@@ -14,5 +14,6 @@ pub mod device;
 pub mod error;
 pub mod license;
 pub mod playback;
+pub mod steering;
 
 pub use error::{ApiError, ErrorCode};

@@ -28,6 +28,22 @@ pub struct PlaybackSession {
     pub resume_s: f64,
     /// VMAP ad break plan, if the account sees ads.
     pub ad_plan_url: Option<String>,
+    /// The content steering server for this title (see
+    /// [`crate::steering`]), when the headend has CDN edges. Its pathway IDs
+    /// are the names in [`PlaybackSession::edges`]: the box reorders that
+    /// list by the server's answers. Absent from older headends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steering: Option<SteeringUrls>,
+}
+
+/// Where a title's steering manifests are, one URL per protocol (the
+/// answers differ only in the name of the priority key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SteeringUrls {
+    /// Asked with `_HLS_pathway` / `_HLS_throughput`.
+    pub hls_url: String,
+    /// Asked with `_DASH_pathway` / `_DASH_throughput`.
+    pub dash_url: String,
 }
 
 /// One CDN edge and the title's manifests on it.

@@ -4,6 +4,8 @@
 //!   renditions and segments;
 //! - [`abr`]: the pure rendition chooser (no I/O, no clock), shared with the
 //!   trace simulator;
+//! - [`cdn`]: which CDN edge each request goes to: failover and content
+//!   steering;
 //! - [`cmcd`]: CTA-5004 client data on every media request;
 //! - [`fetch`]: media downloads over the shared, kept-alive client;
 //! - [`license`]: the ClearKey license client;
@@ -12,6 +14,7 @@
 //!   pause, seek, QoE.
 
 pub mod abr;
+pub mod cdn;
 pub mod cmcd;
 pub mod fetch;
 pub mod license;

@@ -1,7 +1,9 @@
 //! What the daemon's end-to-end tests start: a real headend (in process,
-//! on a loopback port), a private dbus-daemon, and the real `ottboxd`
-//! binary on that bus; plus a viewer confirming a device code on the
-//! headend's HTML page with form posts, as a browser does.
+//! on a loopback port), optionally with real encrypted media
+//! ([`Headend::start_with_media`]) and real nginx CDN edges in front of its
+//! origin ([`Headend::start_with_edges`]), a private dbus-daemon, and the
+//! real `ottboxd` binary on that bus; plus a viewer confirming a device
+//! code on the headend's HTML page with form posts, as a browser does.
 
 #![allow(dead_code)] // each test file uses its own part of this
 
@@ -12,7 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ottbox_headend::config::Config;
+use ottbox_headend::cdn_edge::{CdnEdge, EdgeSpec};
+use ottbox_headend::config::{Config, EdgeConfig};
 use ottbox_headend::server::{self, AppState};
 use ottbox_protocol::dbus::{Catalog1Proxy, Player1Proxy, Session1Proxy};
 
@@ -23,36 +26,74 @@ pub const PASSWORD: &str = "correct horse";
 /// small enough to import in a blink.
 const TITLES: usize = 300;
 
+/// The source address CDN edges connect to the origin from: the only
+/// address whose `X-Forwarded-For` the headend believes, so a box on
+/// 127.0.0.1 cannot claim a region by sending the header itself.
+pub const EDGE_SOURCE: &str = "127.0.0.3";
+
+/// The edges [`Headend::start_with_cdn`] starts: `eu-1` near `eu`
+/// (127.0.0.1), `eu-2` near `us` (127.0.0.2), so each region has its own
+/// first choice and the other as the fallback.
+pub const DEFAULT_EDGES: [(&str, &[&str]); 2] = [("eu-1", &["eu"]), ("eu-2", &["us"])];
+
 /// A headend on 127.0.0.1 with a small MovieLens catalog and one viewer.
 pub struct Headend {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
+    /// nginx edges in front of the origin, in configuration order (empty
+    /// unless started with edges); kill and restart them through
+    /// [`Headend::edge`].
+    pub edges: Vec<CdnEdge>,
     _dir: tempfile::TempDir,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Headend {
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> Self {
-        Self::start_in(tempfile::tempdir().expect("tempdir"), tweak).await
+        Self::start_in(tempfile::tempdir().expect("tempdir"), &[], tweak).await
     }
 
     /// A headend whose titles `ml-6` (`sample-0`, cenc, palette 0) and
     /// `ml-1` (`sample-1`, cbcs, palette 1) have real encrypted media: see
     /// [`MEDIA`].
     pub async fn start_with_media(tweak: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let template = media_template();
-        let status = Command::new("cp")
-            .arg("-a")
-            .arg(format!("{}/.", template.display()))
-            .arg(dir.path())
-            .status()
-            .expect("cp");
-        assert!(status.success(), "copying the media template");
-        Self::start_in(dir, tweak).await
+        Self::start_in(media_dir(), &[], tweak).await
     }
 
-    async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> Self {
+    /// [`Headend::start_with_edges`] with [`DEFAULT_EDGES`].
+    pub async fn start_with_cdn(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with_edges(tweak, &DEFAULT_EDGES).await
+    }
+
+    /// A headend whose playback sessions list real nginx edges, one per
+    /// `(name, regions)`, on free loopback ports; the edges trust-proxy
+    /// from [`EDGE_SOURCE`]. `tweak` sees the config with the edges in it.
+    pub async fn start_with_edges(
+        tweak: impl FnOnce(&mut Config),
+        edges: &[(&str, &[&str])],
+    ) -> Self {
+        Self::start_in(tempfile::tempdir().expect("tempdir"), edges, tweak).await
+    }
+
+    /// [`Headend::start_with_media`] behind [`DEFAULT_EDGES`].
+    pub async fn start_with_media_and_cdn(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_in(media_dir(), &DEFAULT_EDGES, tweak).await
+    }
+
+    async fn start_in(
+        dir: tempfile::TempDir,
+        edges: &[(&str, &[&str])],
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
+        let lo = std::net::IpAddr::from([127, 0, 0, 1]);
+        let plan: Vec<(String, Vec<String>, u16)> = edges
+            .iter()
+            .map(|(name, regions)| {
+                let port = ottbox_headend::cdn_edge::free_port(lo).expect("free port");
+                let regions = regions.iter().map(|r| (*r).to_owned()).collect();
+                ((*name).to_owned(), regions, port)
+            })
+            .collect();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -63,6 +104,17 @@ impl Headend {
             ..Config::default()
         };
         config.auth.poll_interval_s = 1;
+        if !plan.is_empty() {
+            config.proxy.trusted = vec![format!("{EDGE_SOURCE}/32").parse().expect("net")];
+            config.edges = plan
+                .iter()
+                .map(|(name, regions, port)| EdgeConfig {
+                    name: name.clone(),
+                    url: format!("http://127.0.0.1:{port}"),
+                    regions: regions.clone(),
+                })
+                .collect();
+        }
         tweak(&mut config);
         let state = Arc::new(AppState::open(config).expect("headend state"));
         import_catalog(&state, dir.path());
@@ -72,14 +124,32 @@ impl Headend {
         ottbox_headend::auth::password::set_credentials(&conn, "viewer", EMAIL, PASSWORD)
             .expect("credentials");
         drop(conn);
+        let edges = plan
+            .into_iter()
+            .map(|(name, _, port)| {
+                let mut spec = EdgeSpec::new(name, format!("http://{addr}"));
+                spec.listen = Some(SocketAddr::new(lo, port));
+                spec.proxy_bind = Some(EDGE_SOURCE.parse().expect("ip"));
+                CdnEdge::start(spec).expect("nginx edge (cargo xtask setup installs nginx-light)")
+            })
+            .collect();
         let mut headend = Self {
             addr,
             state,
+            edges,
             _dir: dir,
             task: None,
         };
         headend.serve(listener);
         headend
+    }
+
+    /// The edge called `name` (to kill or restart it mid-playback).
+    pub fn edge(&mut self, name: &str) -> &mut CdnEdge {
+        self.edges
+            .iter_mut()
+            .find(|e| e.name() == name)
+            .unwrap_or_else(|| panic!("no edge {name}"))
     }
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
@@ -173,7 +243,11 @@ impl Drop for Headend {
 
 /// Imports the first [`TITLES`] MovieLens movies (with their tags).
 fn import_catalog(state: &AppState, dir: &Path) {
-    let reco = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reco");
+    // `../shared/reco` beside the checkout; a worktree elsewhere names it
+    // with OTTBOX_RECO_DIR (as `cargo xtask bench api` does).
+    let reco = std::env::var_os("OTTBOX_RECO_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reco"));
     let movies = std::fs::read_to_string(reco.join("movies.csv")).expect("shared/reco/movies.csv");
     let small: String = movies
         .lines()
@@ -227,6 +301,19 @@ pub const MEDIA: [(&str, &str, ottbox_headend::config::Scheme, usize); 2] = [
     ("sample-0", "ml-6", ottbox_headend::config::Scheme::Cenc, 0),
     ("sample-1", "ml-1", ottbox_headend::config::Scheme::Cbcs, 1),
 ];
+
+/// A fresh copy of [`media_template`].
+fn media_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", media_template().display()))
+        .arg(dir.path())
+        .status()
+        .expect("cp");
+    assert!(status.success(), "copying the media template");
+    dir
+}
 
 /// A headend data directory (database, master key, origin) holding the
 /// [`MEDIA`] titles, made with real ffmpeg and Shaka Packager once per

@@ -36,6 +36,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod origin;
 pub mod playback;
+pub mod steering;
 
 /// Everything a request handler may need, shared by all of them.
 #[derive(Debug)]
@@ -61,6 +62,8 @@ pub struct AppState {
     pub home_cache: cache::HomeCache,
     /// Signs enrolled boxes' client certificates.
     pub device_ca: crate::devices::DeviceCa,
+    /// Which CDN edges accept connections (for content steering).
+    pub edge_health: steering::EdgeHealth,
     /// The configuration it was built from.
     pub config: Config,
 }
@@ -85,6 +88,7 @@ impl AppState {
             search,
             search_cache: Default::default(),
             device_ca,
+            edge_health: Default::default(),
             home_cache: Default::default(),
             db,
             master,
@@ -166,6 +170,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(catalog::routes())
         .merge(oauth::routes())
         .merge(playback::routes())
+        .merge(steering::routes())
         .merge(home::routes())
         .merge(openapi::routes())
         .merge(ads::routes())

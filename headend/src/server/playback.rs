@@ -15,7 +15,10 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use ottbox_protocol::ErrorCode;
 use ottbox_protocol::license::LICENSE_PATH;
-use ottbox_protocol::playback::{Edge, EventBatch, EventKind, EventReceipt, PlaybackSession};
+use ottbox_protocol::playback::{
+    Edge, EventBatch, EventKind, EventReceipt, PlaybackSession, SteeringUrls,
+};
+use ottbox_protocol::steering::{SteeringProtocol, steering_path};
 use rusqlite::OptionalExtension;
 
 use super::AppState;
@@ -78,7 +81,16 @@ async fn session(
         }
         let resume_s = history::resume_point(conn, account, &title)?;
         let ad_plan_url = super::ads::open_session(state, conn, account, &title)?;
+        // Steering only means something with edges to choose between.
+        let steering = (!state.config.edges.is_empty()).then(|| {
+            let base = state.config.public_url.trim_end_matches('/');
+            SteeringUrls {
+                hls_url: format!("{base}{}", steering_path(&title, SteeringProtocol::Hls)),
+                dash_url: format!("{base}{}", steering_path(&title, SteeringProtocol::Dash)),
+            }
+        });
         Ok(PlaybackSession {
+            steering,
             edges: edges(state, region.as_deref(), &asset),
             license_url: format!("{}{LICENSE_PATH}", state.config.public_url),
             title_id: title,
