@@ -20,17 +20,24 @@ use ottbox_protocol::dbus::{Error, Player1Proxy};
 /// Starts a headend with media, a daemon playing to fakesinks with `manifest`,
 /// and logs in.
 async fn setup(manifest: &str, headend: &Headend, bus: &Bus, dir: &tempfile::TempDir) -> Daemon {
-    let daemon = Daemon::start_with(
-        bus,
-        &headend.url(),
-        &dir.path().join("state"),
-        &[
-            ("OTTBOX_PLAYER_VIDEO_SINK", "fakesink sync=true"),
-            ("OTTBOX_PLAYER_AUDIO_SINK", "fakesink sync=true"),
-            ("OTTBOX_PLAYER_MANIFEST", manifest),
-        ],
-    )
-    .await;
+    setup_with(manifest, headend, bus, dir, &[]).await
+}
+
+/// [`setup`] with more environment for the daemon.
+async fn setup_with(
+    manifest: &str,
+    headend: &Headend,
+    bus: &Bus,
+    dir: &tempfile::TempDir,
+    env: &[(&str, &str)],
+) -> Daemon {
+    let mut all = vec![
+        ("OTTBOX_PLAYER_VIDEO_SINK", "fakesink sync=true"),
+        ("OTTBOX_PLAYER_AUDIO_SINK", "fakesink sync=true"),
+        ("OTTBOX_PLAYER_MANIFEST", manifest),
+    ];
+    all.extend_from_slice(env);
+    let daemon = Daemon::start_with(bus, &headend.url(), &dir.path().join("state"), &all).await;
     log_in(&bus.connect().await, headend).await;
     daemon
 }
@@ -243,4 +250,65 @@ async fn broken_media_ends_in_a_clear_error_and_the_daemon_lives_on() {
     assert_eq!(session.state().await.expect("state"), "logged_in");
     let err = player.seek(-1.0).await.expect_err("negative seek");
     assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_edge_mid_playback_moves_to_the_next_and_the_title_plays_to_the_end() {
+    let (_, title, _, colour) = MEDIA[0];
+    let mut headend = Headend::start_with_media_and_cdn(|_| {}).await;
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A 2 s buffer target: most segments are still to fetch when the edge
+    // dies (with the default 30 s the whole title would already be in).
+    let _daemon = setup_with(
+        "hls",
+        &headend,
+        &bus,
+        &dir,
+        &[("OTTBOX_PLAYER_BUFFER_TARGET_S", "2")],
+    )
+    .await;
+    let conn = bus.connect().await;
+    let player = player_proxy(&conn).await;
+
+    player.play(title, 0.0).await.expect("Play");
+    wait_state(&player, "playing").await;
+    assert_eq!(player.edge().await.expect("Edge"), "eu-1", "127.0.0.1 is in eu");
+    headend.edge("eu-1").kill();
+
+    // The viewer sees nothing: the picture goes on from segments eu-2
+    // serves, with no error, to the end.
+    eventually(20, "position past 3 s", || async {
+        (player.position().await.ok()? >= 3.0).then_some(())
+    })
+    .await;
+    let c = corner(&player).await;
+    assert!(close_to(c, sample::palette(colour)), "after failover: {c:?}");
+    wait_state(&player, "ended").await;
+    assert_eq!(player.last_error().await.expect("LastError"), "");
+    assert_eq!(player.edge().await.expect("Edge"), "eu-2");
+
+    // Both edges logged CMCD: the session, the title, what each object is.
+    let before = headend.edge("eu-1").access_log();
+    let after = headend.edge("eu-2").access_log();
+    let segments = |log: &[ottbox_headend::cdn_edge::AccessLogEntry]| {
+        log.iter()
+            .filter(|e| e.status == 200 && e.cmcd_keys().iter().any(|k| k == "ot=v"))
+            .count()
+    };
+    assert!(segments(&before) >= 1, "eu-1 served the start: {before:?}");
+    assert!(segments(&after) >= 1, "eu-2 served the rest: {after:?}");
+    let first = before.first().expect("eu-1 served the manifest").cmcd_keys();
+    for key in ["ot=m", "su", "sf=h", &format!("cid=\"{title}\"")] {
+        assert!(first.iter().any(|k| k == key), "{key} in {first:?}");
+    }
+    let sid = |e: &ottbox_headend::cdn_edge::AccessLogEntry| {
+        e.cmcd_keys().into_iter().find(|k| k.starts_with("sid="))
+    };
+    assert!(sid(&before[0]).is_some());
+    assert_eq!(
+        sid(&before[0]),
+        after.iter().find_map(sid),
+        "one session id across edges"
+    );
 }

@@ -56,6 +56,19 @@ enum Command {
         /// Start here, in seconds (default: the resume point).
         #[arg(long, default_value_t = -1.0)]
         from: f64,
+        /// Wait up to this many seconds for the playback to end, then print
+        /// how it went (exit status 1 if it failed).
+        #[arg(long)]
+        wait: Option<u64>,
+    },
+    /// Pause playback.
+    Pause,
+    /// Resume playback.
+    Resume,
+    /// Seek to a position, in seconds.
+    Seek {
+        /// Seconds from the start.
+        position: f64,
     },
     /// Stop playback.
     Stop,
@@ -131,23 +144,20 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             out.show(json!({"state": "logged_out"}), "Signed out".into());
         }
         Command::Status => {
-            let v = json!({
+            let mut v = json!({
                 "login": session.state().await?,
                 "offline": catalog.offline().await?,
-                "player": player.state().await?,
-                "title": player.title().await?,
-                "position_s": player.position().await?,
             });
+            v["playback"] = playback(&player).await?;
             let text = format!(
-                "login {}, {}, player {} {}",
+                "login {}, {}\n{}",
                 v["login"].as_str().unwrap_or_default(),
                 if v["offline"].as_bool().unwrap_or(false) {
                     "offline"
                 } else {
                     "online"
                 },
-                v["player"].as_str().unwrap_or_default(),
-                v["title"].as_str().unwrap_or_default(),
+                playback_text(&v["playback"]),
             );
             out.show(v, text);
         }
@@ -180,12 +190,47 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             );
             out.show(json!({"details": d, "similar": similar}), text);
         }
-        Command::Play { id, from } => {
+        Command::Play { id, from, wait } => {
+            let mut changes = player.receive_state_changed().await;
             player.play(id, *from).await?;
-            out.show(
-                json!({"state": player.state().await?}),
-                format!("Playing {id}"),
-            );
+            let Some(wait) = wait else {
+                out.show(
+                    json!({"state": player.state().await?}),
+                    format!("Playing {id}"),
+                );
+                return Ok(());
+            };
+            let over = async {
+                while let Some(change) = futures_next(&mut changes).await {
+                    let state = change.get().await.unwrap_or_default();
+                    if matches!(state.as_str(), "ended" | "error" | "stopped") {
+                        return;
+                    }
+                }
+            };
+            let timed_out = tokio::time::timeout(Duration::from_secs(*wait), over)
+                .await
+                .is_err();
+            let v = playback(&player).await?;
+            out.show(v.clone(), playback_text(&v));
+            if timed_out {
+                anyhow::bail!("still {} after {wait} s", v["state"].as_str().unwrap_or("?"));
+            }
+            if v["state"] == "error" {
+                anyhow::bail!("playback failed: {}", v["last_error"].as_str().unwrap_or(""));
+            }
+        }
+        Command::Pause => {
+            player.pause().await?;
+            out.show(json!({"state": "paused"}), "Paused".into());
+        }
+        Command::Resume => {
+            player.resume().await?;
+            out.show(json!({"state": "playing"}), "Playing".into());
+        }
+        Command::Seek { position } => {
+            player.seek(*position).await?;
+            out.show(json!({"position_s": position}), format!("At {position:.1} s"));
         }
         Command::Stop => {
             player.stop().await?;
@@ -198,6 +243,55 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 /// The next item of a zbus stream, without pulling in a futures crate.
 async fn futures_next<S: zbus::export::futures_core::Stream + Unpin>(s: &mut S) -> Option<S::Item> {
     std::future::poll_fn(|cx| std::pin::Pin::new(&mut *s).poll_next(cx)).await
+}
+
+/// Everything `Player1` says about the playback, as JSON.
+async fn playback(player: &Player1Proxy<'_>) -> zbus::Result<serde_json::Value> {
+    Ok(json!({
+        "state": player.state().await?,
+        "title": player.title().await?,
+        "position_s": player.position().await?,
+        "duration_s": player.duration().await?,
+        "rendition": player.rendition().await?,
+        "bitrate": player.bitrate().await?,
+        "buffer_s": player.buffer().await?,
+        "decoder": player.decoder().await?,
+        "edge": player.edge().await?,
+        "last_error": player.last_error().await?,
+        "qoe": player.qoe().await?,
+    }))
+}
+
+/// [`playback`] for people: one line of state, one of QoE.
+fn playback_text(v: &serde_json::Value) -> String {
+    let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    let f = |k: &str| v[k].as_f64().unwrap_or_default();
+    let q = |k: &str| v["qoe"][k].as_f64().unwrap_or(-1.0);
+    let mut text = format!(
+        "player {} {} at {:.1}/{:.1} s, {} @ {} kbit/s from {} via {}, buffer {:.1} s",
+        s("state"),
+        s("title"),
+        f("position_s"),
+        f("duration_s"),
+        s("rendition"),
+        v["bitrate"].as_u64().unwrap_or_default() / 1000,
+        s("edge"),
+        s("decoder"),
+        f("buffer_s"),
+    );
+    text.push_str(&format!(
+        "\nQoE: first frame {:.0} ms, {} rebuffers ({:.1} s), {} switches, {} dropped frames",
+        q("time_to_first_frame_ms"),
+        q("rebuffers"),
+        q("rebuffer_s"),
+        q("switches"),
+        q("dropped_frames"),
+    ));
+    let error = s("last_error");
+    if !error.is_empty() {
+        text.push_str(&format!("\nerror: {error}"));
+    }
+    text
 }
 
 fn tiles_text(tiles: &[Tile]) -> String {

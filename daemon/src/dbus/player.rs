@@ -160,6 +160,12 @@ impl PlayerIface {
         self.status().engine.decoder
     }
 
+    /// The CDN edge media comes from.
+    #[zbus(property)]
+    fn edge(&self) -> String {
+        self.status().engine.edge
+    }
+
     #[zbus(property)]
     fn last_error(&self) -> String {
         self.status().last_error()
@@ -238,6 +244,9 @@ pub(super) fn forward(
             }
             if a.decoder != b.decoder {
                 let _ = me.decoder_changed(emitter).await;
+            }
+            if a.edge != b.edge {
+                let _ = me.edge_changed(emitter).await;
             }
             if a.error != b.error {
                 let _ = me.last_error_changed(emitter).await;

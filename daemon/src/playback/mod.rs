@@ -9,6 +9,8 @@
 //! - [`cmcd`]: CTA-5004 client data on every media request;
 //! - [`fetch`]: media downloads over the shared, kept-alive client;
 //! - [`license`]: the ClearKey license client;
+//! - [`route`]: each request to the edge the selector picks, with CMCD,
+//!   failing over;
 //! - [`session`]: one playback, from the headend's playback session to
 //!   frames: track choice, licenses, feeding the pipeline, buffering,
 //!   pause, seek, QoE.
@@ -19,4 +21,5 @@ pub mod cmcd;
 pub mod fetch;
 pub mod license;
 pub mod manifest;
+pub mod route;
 pub mod session;

@@ -30,11 +30,11 @@ use std::time::{Duration, Instant};
 
 use ottbox_protocol::playback::PlaybackSession;
 use tokio::sync::{mpsc, watch};
-use url::Url;
 
 use super::abr::{self, Abr, AbrConfig, Caps, Ladder, Upcoming, UserCap};
 use super::cmcd::{Cmcd, ObjectType, Request, StreamFormat};
 use super::fetch::{FetchError, Fetcher};
+use super::route::Router;
 use super::license::{self, LicenseError};
 use super::manifest::{Limits, Presentation, Rendition, Scheme, Segment, TrackKind};
 use crate::account::Account;
@@ -50,8 +50,6 @@ const BANDWIDTH_KEY: &str = "player.bandwidth_bps";
 const TICK: Duration = Duration::from_millis(50);
 /// Below this much buffer while playing, the clock stops (a rebuffer).
 const LOW_WATER_S: f64 = 0.2;
-/// Attempts per segment before playback fails.
-const ATTEMPTS: u32 = 3;
 
 /// What the engine needs from the rest of the daemon.
 #[derive(Debug, Clone)]
@@ -158,6 +156,8 @@ pub struct Status {
     pub buffer_s: f64,
     /// The video decoder element.
     pub decoder: String,
+    /// The CDN edge the next request goes to.
+    pub edge: String,
     /// Why it failed: (code, message).
     pub error: Option<(String, String)>,
     /// QoE so far.
@@ -342,7 +342,8 @@ impl Run {
                 StreamFormat::Hls
             },
         );
-        let presentation = self.open(&fetcher, &cmcd, &start.session).await?;
+        let mut router = Router::new(fetcher, cmcd, &start.session, dash)?;
+        let presentation = open(&mut router).await?;
         let mut feeds = tracks(&presentation, start.preview)?;
         let ring = KeyRing::new();
         let kids = key_ids(&feeds)?;
@@ -442,6 +443,7 @@ impl Run {
                             State::Ended,
                             duration,
                             0.0,
+                            router.edge(),
                         );
                         self.save_bandwidth(&abr);
                         return Ok(());
@@ -481,6 +483,7 @@ impl Run {
                 state,
                 duration,
                 buffer,
+                router.edge(),
             );
 
             // Feed the track furthest behind, up to the buffer target.
@@ -496,6 +499,10 @@ impl Run {
                 .min_by(|a, b| a.1.fed_end.total_cmp(&b.1.fed_end))
                 .map(|(i, _)| i);
             let Some(i) = behind.filter(|&i| feeds[i].fed_end - position < target) else {
+                // Idle: the time to ask the steering server, once playing.
+                if clock.first_frame {
+                    router.steer().await;
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(TICK) => {}
                     Some(cmd) = self.commands.recv() => deferred = Some(cmd),
@@ -551,8 +558,7 @@ impl Run {
                         duration_ms: None,
                         ..request
                     };
-                    let url = cmcd.apply(&init.url, &init_request);
-                    let bytes = get(&fetcher, &url, init.range).await?.bytes;
+                    let bytes = router.get(&init.url, init.range, &init_request).await?.bytes;
                     pipeline.push(feed.track, bytes)?;
                 }
                 if feed.current.is_some() && feed.kind == MediaKind::Video {
@@ -560,8 +566,7 @@ impl Run {
                 }
                 feed.current = Some(rendition);
             }
-            let url = cmcd.apply(&segment.url, &request);
-            let download = get(&fetcher, &url, segment.range).await?;
+            let download = router.get(&segment.url, segment.range, &request).await?;
             if feed.kind == MediaKind::Video {
                 abr.on_download(download.bytes.len() as u64, download.elapsed.as_secs_f64());
                 let bw = feed.renditions[rendition].bandwidth as f64;
@@ -578,49 +583,6 @@ impl Run {
         }
     }
 
-    /// The manifest from the first edge that serves it.
-    async fn open(
-        &self,
-        fetcher: &Fetcher,
-        cmcd: &Cmcd,
-        session: &PlaybackSession,
-    ) -> Result<Presentation, PlayError> {
-        let manifest = Request {
-            startup: true,
-            ..Request::new(ObjectType::Manifest)
-        };
-        let mut last = None;
-        for edge in &session.edges {
-            let url = match (self.engine.config.manifest, &edge.dash_url) {
-                (ManifestChoice::Dash, Some(dash)) => dash,
-                _ => &edge.hls_url,
-            };
-            let url = Url::parse(url).map_err(|_| FetchError::Unreachable {
-                url: url.clone(),
-                reason: "not a URL".into(),
-            })?;
-            match get(fetcher, &cmcd.apply(&url, &manifest), None).await {
-                Ok(d) => {
-                    let limits = Limits::default();
-                    let mut p = Presentation::parse(&url, &d.bytes, &limits)?;
-                    for pending in p.pending() {
-                        let doc = get(fetcher, &cmcd.apply(&pending.url, &manifest), pending.range)
-                            .await?;
-                        p.supply(&pending, &doc.bytes)?;
-                    }
-                    return Ok(p);
-                }
-                Err(e) => {
-                    tracing::warn!(edge = %edge.name, error = %e, "edge failed; trying the next");
-                    last = Some(e);
-                }
-            }
-        }
-        Err(last
-            .map(PlayError::Fetch)
-            .unwrap_or_else(|| PlayError::Unsupported("the session lists no edge".into())))
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn publish(
         &self,
@@ -632,6 +594,7 @@ impl Run {
         state: State,
         duration: f64,
         buffer: f64,
+        edge: &str,
     ) {
         let rung = abr.current().unwrap_or(0);
         let (rendition, bitrate) = feeds[0]
@@ -662,6 +625,7 @@ impl Run {
             bitrate,
             buffer_s: buffer,
             decoder: pipeline.decoder().unwrap_or_default(),
+            edge: edge.to_owned(),
             error: None,
             qoe,
         };
@@ -874,22 +838,19 @@ fn key_ids(feeds: &[Feed]) -> Result<Vec<Kid>, PlayError> {
     Ok(kids)
 }
 
-/// One download, retried on a transient failure.
-async fn get(
-    fetcher: &Fetcher,
-    url: &Url,
-    range: Option<super::manifest::ByteRange>,
-) -> Result<super::fetch::Download, FetchError> {
-    let mut attempt = 1;
-    loop {
-        match fetcher.get(url, range).await {
-            Ok(d) => return Ok(d),
-            Err(e) if e.is_transient() && attempt < ATTEMPTS => {
-                tracing::info!(error = %e, attempt, "download failed; retrying");
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
+/// The presentation from the session's edges (the router fails over
+/// between them), media playlists and sidx boxes included.
+async fn open(router: &mut Router) -> Result<Presentation, PlayError> {
+    let request = Request {
+        startup: true,
+        ..Request::new(ObjectType::Manifest)
+    };
+    let url = router.manifest_url()?;
+    let manifest = router.get(&url, None, &request).await?;
+    let mut p = Presentation::parse(&url, &manifest.bytes, &Limits::default())?;
+    for pending in p.pending() {
+        let doc = router.get(&pending.url, pending.range, &request).await?;
+        p.supply(&pending, &doc.bytes)?;
     }
+    Ok(p)
 }

@@ -81,6 +81,10 @@ pub trait Player1 {
     #[zbus(property)]
     fn decoder(&self) -> zbus::Result<String>;
 
+    /// The CDN edge media comes from (`eu-1`); it changes on a failover.
+    #[zbus(property)]
+    fn edge(&self) -> zbus::Result<String>;
+
     /// Why the last playback failed: `code: sentence`, else empty.
     #[zbus(property)]
     fn last_error(&self) -> zbus::Result<String>;
