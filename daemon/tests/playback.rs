@@ -273,7 +273,11 @@ async fn killing_the_edge_mid_playback_moves_to_the_next_and_the_title_plays_to_
 
     player.play(title, 0.0).await.expect("Play");
     wait_state(&player, "playing").await;
-    assert_eq!(player.edge().await.expect("Edge"), "eu-1", "127.0.0.1 is in eu");
+    assert_eq!(
+        player.edge().await.expect("Edge"),
+        "eu-1",
+        "127.0.0.1 is in eu"
+    );
     headend.edge("eu-1").kill();
 
     // The viewer sees nothing: the picture goes on from segments eu-2
@@ -283,7 +287,10 @@ async fn killing_the_edge_mid_playback_moves_to_the_next_and_the_title_plays_to_
     })
     .await;
     let c = corner(&player).await;
-    assert!(close_to(c, sample::palette(colour)), "after failover: {c:?}");
+    assert!(
+        close_to(c, sample::palette(colour)),
+        "after failover: {c:?}"
+    );
     wait_state(&player, "ended").await;
     assert_eq!(player.last_error().await.expect("LastError"), "");
     assert_eq!(player.edge().await.expect("Edge"), "eu-2");
@@ -298,7 +305,10 @@ async fn killing_the_edge_mid_playback_moves_to_the_next_and_the_title_plays_to_
     };
     assert!(segments(&before) >= 1, "eu-1 served the start: {before:?}");
     assert!(segments(&after) >= 1, "eu-2 served the rest: {after:?}");
-    let first = before.first().expect("eu-1 served the manifest").cmcd_keys();
+    let first = before
+        .first()
+        .expect("eu-1 served the manifest")
+        .cmcd_keys();
     for key in ["ot=m", "su", "sf=h", &format!("cid=\"{title}\"")] {
         assert!(first.iter().any(|k| k == key), "{key} in {first:?}");
     }

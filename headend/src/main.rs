@@ -39,6 +39,23 @@ enum Command {
         #[arg(long)]
         tls: bool,
     },
+    /// Run one nginx CDN edge in front of the origin until stopped (the
+    /// edges the config's `[[edges]]` name, for a demo or a lab).
+    Edge {
+        /// The edge's name (its steering pathway ID), e.g. `eu-1`.
+        #[arg(long)]
+        name: String,
+        /// Address to listen on.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// The origin's base URL, e.g. `http://127.0.0.1:8080`.
+        #[arg(long)]
+        origin: String,
+        /// Connect to the origin from this local address (the proxy address
+        /// the headend trusts for `X-Forwarded-For`).
+        #[arg(long)]
+        proxy_bind: Option<std::net::IpAddr>,
+    },
     /// Transcode, package, encrypt and publish a mezzanine file.
     Ingest {
         /// The mezzanine file.
@@ -178,6 +195,31 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 println!("listening on http://{local}");
                 server::serve(state, listener, shutdown_signal()).await?;
+            }
+        }
+        Command::Edge {
+            name,
+            listen,
+            origin,
+            proxy_bind,
+        } => {
+            let mut spec = ottbox_headend::cdn_edge::EdgeSpec::new(name, origin);
+            spec.listen = Some(listen);
+            spec.proxy_bind = proxy_bind;
+            let mut edge = ottbox_headend::cdn_edge::CdnEdge::start(spec)?;
+            println!("edge {} on {}", edge.name(), edge.url());
+            let stop = shutdown_signal();
+            tokio::pin!(stop);
+            // Dropping the edge stops nginx, at a signal or when it died.
+            loop {
+                tokio::select! {
+                    () = &mut stop => return Ok(()),
+                    () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {
+                        if !edge.is_running() {
+                            anyhow::bail!("nginx of edge {} exited", edge.name());
+                        }
+                    }
+                }
             }
         }
         Command::Ingest {

@@ -2,7 +2,8 @@
 //! shows it working: origin, license grants and refusals, one frame of an
 //! encrypted title decrypted with a granted key and decoded, and the box
 //! (`ottboxd` on D-Bus) signing in with a device code and showing home rows
-//! and search results.
+//! and search results, then playing a title from the nearest nginx CDN
+//! edge and, with that edge killed, from the next.
 //!
 //! Everything lives under `var/` in the workspace (gitignored): the
 //! headend's data in `var/headend`, the demo's outputs and the headend's log
@@ -23,6 +24,15 @@ use crate::util::{Http, output, root, run as run_cmd};
 const DEMO_PASSWORD: &str = "demo";
 /// The colour of `sample-0` (the sample catalog's palette starts with red).
 const SAMPLE_0_RGB: [u8; 3] = [220, 40, 40];
+
+/// The address the demo's edges fetch from the origin from: the one
+/// proxy address the headend believes `X-Forwarded-For` from.
+const EDGE_SOURCE: &str = "127.0.0.3";
+
+/// A free loopback port (for an edge the headend must know in advance).
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
 
 /// Runs the demo; with `once`, stops after the tour.
 pub fn run(once: bool) -> anyhow::Result<()> {
@@ -78,14 +88,43 @@ pub fn run(once: bool) -> anyhow::Result<()> {
         println!("  127.0.0.1:8080 is in use: taking a free port");
         "127.0.0.1:0"
     };
+    // Two nginx CDN edges in front of the origin: eu-1 near this machine
+    // (127.0.0.1 is in region eu), eu-2 the fallback. The headend lists
+    // them in every playback session, nearest first.
+    let edge_ports = [free_port()?, free_port()?];
+    let config = out.join("headend.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "# Written by `cargo xtask demo`.\n[proxy]\ntrusted = [\"{EDGE_SOURCE}/32\"]\n\n\
+             [[edges]]\nname = \"eu-1\"\nurl = \"http://127.0.0.1:{}\"\nregions = [\"eu\"]\n\n\
+             [[edges]]\nname = \"eu-2\"\nurl = \"http://127.0.0.1:{}\"\nregions = [\"us\"]\n",
+            edge_ports[0], edge_ports[1]
+        ),
+    )?;
     let log = out.join("headend.log");
     let server = Server::start(
         &bin,
         &data,
+        Some(&config),
         listen,
         &log,
         "ottbox_headend=info,tower_http=warn",
     )?;
+    let mut edges = Vec::new();
+    for (name, port) in ["eu-1", "eu-2"].into_iter().zip(edge_ports) {
+        let edge = Server::start_edge(
+            &bin,
+            &data,
+            name,
+            &format!("127.0.0.1:{port}"),
+            &server.url,
+            EDGE_SOURCE,
+            &out.join(format!("edge-{name}.log")),
+        )?;
+        println!("  CDN edge {name} (nginx) on {}", edge.url);
+        edges.push(edge);
+    }
     println!(
         "  listening on {} (log: {})",
         server.url,
@@ -96,7 +135,8 @@ pub fn run(once: bool) -> anyhow::Result<()> {
     if let Err(e) = tour.run(&server.url, &demo_token, &basic_token, &out) {
         tour.fail(format!("{e:#}"));
     }
-    match crate::demo_box::tour(&server.url, DEMO_PASSWORD, &out) {
+    let mut kill_first_edge = || edges[0].stop();
+    match crate::demo_box::tour(&server.url, DEMO_PASSWORD, &out, &mut kill_first_edge) {
         Ok(failed) => failed.into_iter().for_each(|f| tour.fail(f)),
         Err(e) => tour.fail(format!("the box: {e:#}")),
     }

@@ -29,7 +29,13 @@ impl Drop for Procs {
 }
 
 /// Builds the box binaries and runs the box tour; returns what failed.
-pub fn tour(headend_url: &str, password: &str, out: &Path) -> anyhow::Result<Vec<String>> {
+/// `kill_edge` takes the nearest CDN edge down, between two plays.
+pub fn tour(
+    headend_url: &str,
+    password: &str,
+    out: &Path,
+    kill_edge: &mut dyn FnMut(),
+) -> anyhow::Result<Vec<String>> {
     println!("\n== the box: ottboxd on a private D-Bus, driven by ottboxctl");
     run_cmd(cargo().args(["build", "--quiet", "-p", "ottboxd", "--bins"]))?;
     let bin = |name: &str| target_dir().join("debug").join(name);
@@ -130,18 +136,39 @@ pub fn tour(headend_url: &str, password: &str, out: &Path) -> anyhow::Result<Vec
         failed.push(format!("search for \"soc netw\" gave {first}"));
     }
 
-    // Play: the first title of the search, decrypted and decoded to the end.
+    // Play: the first title of the search, decrypted and decoded to the
+    // end, from the nearest edge; then again with that edge dead.
     let id = first.split_whitespace().next().unwrap_or("ml-1").to_owned();
-    println!("  Player1.Play({id}) and wait for the end:");
-    let played = ctl(&["play", &id, "--from", "0", "--wait", "60"]).output()?;
-    for line in String::from_utf8_lossy(&played.stdout).lines() {
-        println!("    {line}");
-    }
-    if !played.status.success() {
-        failed.push(format!(
-            "playing {id}: {}",
-            String::from_utf8_lossy(&played.stderr).trim()
-        ));
+    for (label, want_edge) in [("", "eu-1"), (" with edge eu-1 killed", "eu-2")] {
+        if want_edge == "eu-2" {
+            kill_edge();
+        }
+        println!("  Player1.Play({id}){label}, waiting for the end:");
+        let played = ctl(&["--json", "play", &id, "--from", "0", "--wait", "60"]).output()?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&played.stdout).unwrap_or(serde_json::Value::Null);
+        let q = |k: &str| v["qoe"][k].as_f64().unwrap_or(-1.0);
+        println!(
+            "    {} at {:.1} s; {} from edge {} via {}; first frame {:.0} ms, {} rebuffers",
+            v["state"].as_str().unwrap_or("?"),
+            v["position_s"].as_f64().unwrap_or_default(),
+            v["rendition"].as_str().unwrap_or("?"),
+            v["edge"].as_str().unwrap_or("?"),
+            v["decoder"].as_str().unwrap_or("?"),
+            q("time_to_first_frame_ms"),
+            q("rebuffers"),
+        );
+        if !played.status.success() || v["state"] != "ended" {
+            failed.push(format!(
+                "playing {id}{label}: {}",
+                String::from_utf8_lossy(&played.stderr).trim()
+            ));
+        } else if v["edge"] != want_edge {
+            failed.push(format!(
+                "{id}{label} came from {} ({want_edge} expected)",
+                v["edge"]
+            ));
+        }
     }
     Ok(failed)
 }

@@ -46,14 +46,60 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server on `listen`, its log (at `log_level`) going to
-    /// `log`, and waits until it prints where it listens.
+    /// Starts the server on `listen` (with the config file `config`, if
+    /// any), its log (at `log_level`) going to `log`, and waits until it
+    /// prints where it listens.
     pub fn start(
         bin: &Path,
         data_dir: &Path,
+        config: Option<&Path>,
         listen: &str,
         log: &Path,
         log_level: &str,
+    ) -> anyhow::Result<Self> {
+        let mut args = vec!["serve", "--listen", listen];
+        let config = config.map(|c| c.to_string_lossy().into_owned());
+        if let Some(c) = &config {
+            args.extend(["--config", c.as_str()]);
+        }
+        Self::spawn(bin, data_dir, &args, log, log_level, "listening on ")
+    }
+
+    /// Starts `ottbox-headend edge`: an nginx CDN edge called `name` on
+    /// `listen` in front of `origin`, connecting from `proxy_bind`.
+    pub fn start_edge(
+        bin: &Path,
+        data_dir: &Path,
+        name: &str,
+        listen: &str,
+        origin: &str,
+        proxy_bind: &str,
+        log: &Path,
+    ) -> anyhow::Result<Self> {
+        let args = [
+            "edge",
+            "--name",
+            name,
+            "--listen",
+            listen,
+            "--origin",
+            origin,
+            "--proxy-bind",
+            proxy_bind,
+        ];
+        let ready = format!("edge {name} on ");
+        Self::spawn(bin, data_dir, &args, log, "warn", &ready)
+    }
+
+    /// Runs `bin args...` and waits for its first stdout line, which must
+    /// be `ready` followed by its URL.
+    fn spawn(
+        bin: &Path,
+        data_dir: &Path,
+        args: &[&str],
+        log: &Path,
+        log_level: &str,
+        ready: &str,
     ) -> anyhow::Result<Self> {
         // `setpriv --pdeathsig` (util-linux) makes the kernel send SIGTERM
         // to the server when we die, whatever kills us.
@@ -67,7 +113,7 @@ impl Server {
         let mut child = cmd
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["serve", "--listen", listen])
+            .args(args)
             .current_dir(root())
             .env("RUST_LOG", log_level)
             .stdin(Stdio::null())
@@ -90,19 +136,25 @@ impl Server {
         });
         let first = rx.recv_timeout(Duration::from_secs(60));
         let url = match first {
-            Ok(Some(Ok(line))) => line.trim().strip_prefix("listening on ").map(str::to_owned),
+            Ok(Some(Ok(line))) => line.trim().strip_prefix(ready).map(str::to_owned),
             _ => None,
         };
         let Some(url) = url else {
             stop(&mut child);
             let log_text = std::fs::read_to_string(log).unwrap_or_default();
             bail!(
-                "the headend did not start on {listen}; its log ({}):\n{}",
+                "`ottbox-headend {}` did not start; its log ({}):\n{}",
+                args.join(" "),
                 log.display(),
                 log_text.trim()
             );
         };
         Ok(Self { child, url })
+    }
+
+    /// Stops it now (SIGTERM), as a failing machine would go away.
+    pub fn stop(&mut self) {
+        stop(&mut self.child);
     }
 
     /// Waits for the server to exit by itself (Ctrl-C reaches it too: it is

@@ -200,11 +200,17 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                 );
                 return Ok(());
             };
+            // The stream starts with the state before Play (often
+            // `stopped`): the playback is over at the first terminal state
+            // after one of its own.
             let over = async {
+                let mut started = false;
                 while let Some(change) = futures_next(&mut changes).await {
                     let state = change.get().await.unwrap_or_default();
-                    if matches!(state.as_str(), "ended" | "error" | "stopped") {
-                        return;
+                    match state.as_str() {
+                        "ended" | "error" | "stopped" if started => return,
+                        "loading" | "buffering" | "playing" | "paused" => started = true,
+                        _ => {}
                     }
                 }
             };
@@ -214,10 +220,16 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             let v = playback(&player).await?;
             out.show(v.clone(), playback_text(&v));
             if timed_out {
-                anyhow::bail!("still {} after {wait} s", v["state"].as_str().unwrap_or("?"));
+                anyhow::bail!(
+                    "still {} after {wait} s",
+                    v["state"].as_str().unwrap_or("?")
+                );
             }
             if v["state"] == "error" {
-                anyhow::bail!("playback failed: {}", v["last_error"].as_str().unwrap_or(""));
+                anyhow::bail!(
+                    "playback failed: {}",
+                    v["last_error"].as_str().unwrap_or("")
+                );
             }
         }
         Command::Pause => {
@@ -230,7 +242,10 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
         Command::Seek { position } => {
             player.seek(*position).await?;
-            out.show(json!({"position_s": position}), format!("At {position:.1} s"));
+            out.show(
+                json!({"position_s": position}),
+                format!("At {position:.1} s"),
+            );
         }
         Command::Stop => {
             player.stop().await?;

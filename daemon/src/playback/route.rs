@@ -207,12 +207,7 @@ fn bases(manifests: &[String]) -> Vec<String> {
     if manifests.len() < 2 {
         return manifests
             .iter()
-            .map(|m| {
-                Url::parse(m).map_or_else(
-                    |_| m.clone(),
-                    |u| u.origin().ascii_serialization(),
-                )
-            })
+            .map(|m| Url::parse(m).map_or_else(|_| m.clone(), |u| u.origin().ascii_serialization()))
             .collect();
     }
     let first = manifests[0].as_bytes();

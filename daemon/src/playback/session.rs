@@ -34,9 +34,9 @@ use tokio::sync::{mpsc, watch};
 use super::abr::{self, Abr, AbrConfig, Caps, Ladder, Upcoming, UserCap};
 use super::cmcd::{Cmcd, ObjectType, Request, StreamFormat};
 use super::fetch::{FetchError, Fetcher};
-use super::route::Router;
 use super::license::{self, LicenseError};
 use super::manifest::{Limits, Presentation, Rendition, Scheme, Segment, TrackKind};
+use super::route::Router;
 use crate::account::Account;
 use crate::config::{ManifestChoice, PlayerConfig};
 use crate::media::keyring::{KeyRing, Kid};
@@ -558,7 +558,10 @@ impl Run {
                         duration_ms: None,
                         ..request
                     };
-                    let bytes = router.get(&init.url, init.range, &init_request).await?.bytes;
+                    let bytes = router
+                        .get(&init.url, init.range, &init_request)
+                        .await?
+                        .bytes;
                     pipeline.push(feed.track, bytes)?;
                 }
                 if feed.current.is_some() && feed.kind == MediaKind::Video {

@@ -78,5 +78,12 @@ fn entitled_token(bin: &Path, data: &Path) -> anyhow::Result<String> {
 
 /// Starts the headend on a free port, logging warnings only (into `dir`).
 fn quiet_server(bin: &Path, data: &Path, dir: &Path) -> anyhow::Result<crate::headend::Server> {
-    crate::headend::Server::start(bin, data, "127.0.0.1:0", &dir.join("headend.log"), "warn")
+    crate::headend::Server::start(
+        bin,
+        data,
+        None,
+        "127.0.0.1:0",
+        &dir.join("headend.log"),
+        "warn",
+    )
 }
