@@ -71,6 +71,11 @@ impl From<HeadendError> for CatalogError {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Cached<T> {
     fetched_at: i64,
+    /// Home rows only: the headend's answer reflects the box's events up
+    /// to this time (the request time, or earlier when events were still
+    /// unsent then). Local resume points saved since are newer.
+    #[serde(default)]
+    reflects_until: Option<i64>,
     value: T,
 }
 
@@ -175,11 +180,12 @@ impl Catalog {
             })
             .collect();
         // The server's row reflects what it had been told when it was
-        // fetched; positions saved after that, or not yet sent, are newer.
+        // asked; positions saved after that, or not yet sent, are newer.
+        let reflected = cached.reflects_until.unwrap_or(cached.fetched_at);
         let known_until = self
             .events
             .oldest_unsent_at()
-            .map_or(cached.fetched_at, |at| at.min(cached.fetched_at));
+            .map_or(reflected, |at| at.min(reflected));
         resume::merge(&self.store, &mut rows, known_until);
         HomeView {
             rows,
@@ -201,6 +207,11 @@ impl Catalog {
 
     async fn fetch_home(self: &Arc<Self>) -> Result<(), CatalogError> {
         let token = self.account.access_token().await?;
+        let asked_at = now_s();
+        let reflects_until = self
+            .events
+            .oldest_unsent_at()
+            .map_or(asked_at, |at| at.min(asked_at));
         let result = self.headend.home(&token).await;
         self.mark(&result);
         let home = result?;
@@ -211,6 +222,7 @@ impl Catalog {
             HOME_KEY,
             &Cached {
                 fetched_at: now_s(),
+                reflects_until: Some(reflects_until),
                 value: home.clone(),
             },
         )?;
@@ -275,6 +287,7 @@ impl Catalog {
                     &key,
                     &Cached {
                         fetched_at: now_s(),
+                        reflects_until: None,
                         value: list.clone(),
                     },
                 )?;
@@ -320,6 +333,7 @@ impl Catalog {
                     id,
                     &Cached {
                         fetched_at: now_s(),
+                        reflects_until: None,
                         value: entry.clone(),
                     },
                 )?;

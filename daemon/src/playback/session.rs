@@ -48,6 +48,9 @@ use crate::store::Store;
 const BANDWIDTH_KEY: &str = "player.bandwidth_bps";
 /// How often the loop looks at the pipeline when it has nothing to fetch.
 const TICK: Duration = Duration::from_millis(50);
+/// A pipeline position further than this from the wall clock's is a
+/// bogus answer.
+const PLAUSIBLE_S: f64 = 1.5;
 /// Below this much buffer while playing, the clock stops (a rebuffer).
 const LOW_WATER_S: f64 = 0.2;
 
@@ -664,6 +667,10 @@ struct Clock {
     starved: bool,
     /// Where playback (re)started: the position until the pipeline knows.
     origin: f64,
+    /// Seconds the clock ran since the origin, not counting the current
+    /// run, and when the current run began.
+    ran_s: f64,
+    run_since: Option<Instant>,
     duration: f64,
     qoe: Qoe,
 }
@@ -678,9 +685,27 @@ impl Clock {
             stalled_since: None,
             starved: false,
             origin,
+            ran_s: 0.0,
+            run_since: None,
             duration,
             qoe: Qoe::default(),
         }
+    }
+
+    /// Starts or stops the clock (the pipeline is told separately).
+    fn set_running(&mut self, on: bool) {
+        if let Some(since) = self.run_since.take() {
+            self.ran_s += since.elapsed().as_secs_f64();
+        }
+        if on {
+            self.run_since = Some(Instant::now());
+        }
+        self.running = on;
+    }
+
+    /// Where the wall clock says playback is.
+    fn expected(&self) -> f64 {
+        self.origin + self.ran_s + self.run_since.map_or(0.0, |t| t.elapsed().as_secs_f64())
     }
 
     fn state(&self) -> State {
@@ -701,16 +726,25 @@ impl Clock {
         if !self.first_frame {
             return self.origin;
         }
+        // The pipeline's answer, when it is plausible. Right after the
+        // first frame a loaded machine can answer the position query from
+        // a sink that has not applied the segment yet (0, or past the
+        // end): never report, or save as a resume point, a position the
+        // wall clock says playback cannot be at.
+        let expected = self.expected();
+        let end = self.duration.max(self.origin);
         pipeline
             .position_s()
-            .map_or(self.origin, |p| p.clamp(0.0, self.duration.max(0.0)))
+            .filter(|p| (p - expected).abs() <= PLAUSIBLE_S)
+            .unwrap_or(expected)
+            .clamp(self.origin, end)
     }
 
     fn pause(&mut self, pipeline: &Pipeline) -> Result<(), PipelineError> {
         self.paused = true;
         if self.running {
             pipeline.play(false)?;
-            self.running = false;
+            self.set_running(false);
         }
         Ok(())
     }
@@ -723,7 +757,8 @@ impl Clock {
 
     fn seek(&mut self, t: f64) {
         self.origin = t;
-        self.running = false;
+        self.set_running(false);
+        self.ran_s = 0.0;
         self.first_frame = false;
         self.stalled_since = None;
         self.started_at = Instant::now();
@@ -742,6 +777,12 @@ impl Clock {
             && let Some(at) = pipeline.first_frame()
         {
             self.first_frame = true;
+            // Playback time counts from the first picture, not from the
+            // moment the pipeline was told to play.
+            self.ran_s = 0.0;
+            if self.running {
+                self.run_since = Some(at);
+            }
             if self.qoe.time_to_first_frame_ms.is_none() {
                 self.qoe.time_to_first_frame_ms =
                     Some(at.saturating_duration_since(self.started_at).as_secs_f64() * 1000.0);
@@ -755,14 +796,14 @@ impl Clock {
         if self.running {
             if !all_done && buffer < LOW_WATER_S && self.first_frame {
                 pipeline.play(false)?;
-                self.running = false;
+                self.set_running(false);
                 self.stalled_since = Some(Instant::now());
                 self.starved = true;
                 self.qoe.rebuffers += 1;
             }
         } else if enough {
             pipeline.play(true)?;
-            self.running = true;
+            self.set_running(true);
             if let Some(since) = self.stalled_since.take() {
                 self.qoe.rebuffer_s += since.elapsed().as_secs_f64();
             }
