@@ -99,9 +99,10 @@ impl Stages {
         let result = f();
         let took = started.elapsed();
         println!(
-            "<== {name}: {} in {:.1} s",
+            "<== {name}: {} in {:.1} s{}",
             if result.is_ok() { "ok" } else { "FAILED" },
-            took.as_secs_f64()
+            took.as_secs_f64(),
+            disk_free().map(|f| format!(", {f} free on disk")).unwrap_or_default()
         );
         self.done.push((name.to_owned(), took, result.is_ok()));
         result
@@ -238,4 +239,12 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Free space on the disk that holds the working directory, as `df` prints
+/// it (a CI run once failed only because the disk filled up).
+fn disk_free() -> Option<String> {
+    let out = Command::new("df").args(["-Ph", "."]).output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    text.lines().nth(1)?.split_whitespace().nth(3).map(str::to_owned)
 }
