@@ -95,6 +95,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         core.headend.clone(),
         shutdown.clone(),
     ));
+    tasks.spawn(core.beacons.clone().run_sender(shutdown.clone()));
 
     let conn = dbus::serve(&config.bus, core.clone())
         .await

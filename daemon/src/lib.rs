@@ -6,7 +6,9 @@
 //! - [`net`]: the rustls HTTPS client for the headend API;
 //! - [`account`]: device login (RFC 8628), tokens kept fresh, logout;
 //! - [`catalog`]: home rows, search, details, posters from cache first;
-//! - [`events`]: the store-and-forward queue of viewing events;
+//! - [`events`]: the store-and-forward queue of viewing events, over
+//!   [`outbox`] (which ad beacons use too);
+//! - [`ads`]: client-side ads: VMAP/VAST plans, when breaks play, beacons;
 //! - [`player`]: Play, Preview and Stop for the viewer: one playback at a
 //!   time, resume points and viewing events around the engine;
 //! - [`dbus`]: `io.ottbox.Daemon` and its interfaces, one file each;
@@ -20,6 +22,7 @@
 use std::sync::Arc;
 
 pub mod account;
+pub mod ads;
 pub mod catalog;
 pub mod config;
 pub mod daemon;
@@ -27,6 +30,7 @@ pub mod dbus;
 pub mod events;
 pub mod media;
 pub mod net;
+pub mod outbox;
 pub mod playback;
 pub mod player;
 pub mod store;
@@ -47,6 +51,8 @@ pub struct Core {
     pub catalog: Arc<catalog::Catalog>,
     /// Outbound events.
     pub events: Arc<events::Events>,
+    /// Ad beacons owed.
+    pub beacons: Arc<ads::beacons::Beacons>,
     /// The player.
     pub player: Arc<player::Player>,
 }
@@ -65,12 +71,14 @@ impl Core {
             events.clone(),
             config.cache.clone(),
         );
+        let beacons = ads::beacons::Beacons::new(store.clone(), headend.http().clone());
         let player = player::Player::new(
             store.clone(),
             headend.clone(),
             account.clone(),
             catalog.clone(),
             events.clone(),
+            beacons.clone(),
             config.player.clone(),
         );
         Ok(Arc::new(Self {
@@ -80,6 +88,7 @@ impl Core {
             account,
             catalog,
             events,
+            beacons,
         }))
     }
 }

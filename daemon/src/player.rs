@@ -12,24 +12,32 @@
 //!   on Stop; a title played to the end leaves Continue watching;
 //! - `play`, `progress` and `complete` viewing events go to the durable
 //!   queue, which feeds the headend's history and recommendations;
-//! - previews are muted, at the lowest rung, and leave no history.
+//! - previews are muted, at the lowest rung, and leave no history;
+//! - ads: the session's VMAP plan is fetched at Play, and the
+//!   [`programme`] task plays its breaks around the title through the same
+//!   engine, by the rules of [`crate::ads`].
 //!
 //! Its [`PlayerStatus`] is a watch channel the D-Bus layer serves as
 //! `Player1` properties.
+
+mod programme;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ottbox_protocol::dbus::Tile;
 use ottbox_protocol::playback::EventKind;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::account::{Account, AccountError};
+use crate::ads::beacons::Beacons;
+use crate::ads::plan::AdPlan;
+use crate::ads::{self, Schedule};
 use crate::catalog::{Catalog, CatalogError, resume};
 use crate::config::PlayerConfig;
 use crate::events::Events;
 use crate::media::pipeline::Frame;
 use crate::net::{Headend, HeadendError};
-use crate::playback::session::{Command, Engine, Playback, Qoe, Start, State, Status};
+use crate::playback::session::{Command, Engine, Qoe, State, Status};
 use crate::store::{Store, StoreError};
 
 /// Seconds of media between resume-point saves while playing.
@@ -57,6 +65,9 @@ pub enum PlayerError {
     /// Nothing is playing.
     #[error("not_playing: nothing is playing")]
     NotPlaying,
+    /// The request waits for the end of the ad.
+    #[error("ad_playing: {0}")]
+    AdPlaying(String),
 }
 
 /// What the player shows.
@@ -70,6 +81,21 @@ pub struct PlayerStatus {
     pub engine: Status,
     /// A preview is playing.
     pub preview: bool,
+    /// The ad playing, if one is.
+    pub ad: Option<AdStatus>,
+}
+
+/// The ad on screen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AdStatus {
+    /// Its break, e.g. `preroll`, `midroll-1`, `postroll`.
+    pub break_id: String,
+    /// Its place in the break, from 1.
+    pub index: u32,
+    /// Ads in the break.
+    pub count: u32,
+    /// Seconds until it ends.
+    pub remaining_s: f64,
 }
 
 impl PlayerStatus {
@@ -94,12 +120,16 @@ impl PlayerStatus {
     }
 }
 
-/// The one playback of the box, if any.
+/// The one playback of the box, if any: a [`programme`] task playing the
+/// title and its ad breaks.
 struct Current {
-    playback: Playback,
+    requests: mpsc::UnboundedSender<programme::Request>,
+    /// The title's own status, kept apart from the ads' (its position is
+    /// the resume point while an ad plays).
+    content: Arc<Mutex<Status>>,
     tile: Tile,
     preview: bool,
-    bookkeeping: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 /// The player.
@@ -109,6 +139,7 @@ pub struct Player {
     account: Arc<Account>,
     catalog: Arc<Catalog>,
     events: Arc<Events>,
+    beacons: Arc<Beacons>,
     config: PlayerConfig,
     current: Mutex<Option<Current>>,
     status: watch::Sender<PlayerStatus>,
@@ -130,6 +161,7 @@ impl Player {
         account: Arc<Account>,
         catalog: Arc<Catalog>,
         events: Arc<Events>,
+        beacons: Arc<Beacons>,
         config: PlayerConfig,
     ) -> Arc<Self> {
         let (status, _) = watch::channel(PlayerStatus {
@@ -142,6 +174,7 @@ impl Player {
             account,
             catalog,
             events,
+            beacons,
             config,
             current: Mutex::new(None),
             status,
@@ -199,6 +232,12 @@ impl Player {
                 session.duration_s
             )));
         }
+        let schedule = match &session.ad_plan_url {
+            Some(url) if !preview => {
+                Schedule::new(self.ad_plan(url, session.duration_s).await, start)
+            }
+            _ => Schedule::default(),
+        };
         self.stop()?;
         if !preview {
             let mut event = Events::event(EventKind::Play);
@@ -212,28 +251,44 @@ impl Player {
             store: self.store.clone(),
             config: self.config.clone(),
         };
-        let playback = Playback::start(
+        let content = Arc::new(Mutex::new(Status {
+            position_s: start,
+            duration_s: session.duration_s,
+            ..Status::default()
+        }));
+        let (requests, rx) = mpsc::unbounded_channel();
+        let programme = programme::Programme {
+            player: self.clone(),
             engine,
-            Start {
-                session,
-                from_s: start,
-                preview,
-                requested_at,
-            },
-        );
-        let bookkeeping = tokio::spawn(self.clone().follow(
-            playback.status(),
-            details.tile.clone(),
+            session,
+            tile: details.tile.clone(),
             preview,
-            start,
-        ));
+            schedule,
+            requests: rx,
+            content: content.clone(),
+            max_height: 0,
+        };
+        let task = tokio::spawn(programme.run(start, requested_at));
         *self.lock() = Some(Current {
-            playback,
+            requests,
+            content,
             tile: details.tile,
             preview,
-            bookkeeping,
+            task,
         });
         Ok(())
+    }
+
+    /// The ad plan at `url`; none when it cannot be had (the title plays
+    /// without ads rather than not at all).
+    async fn ad_plan(&self, url: &str, duration_s: f64) -> AdPlan {
+        match ads::fetch_plan(self.headend.http(), url, duration_s).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "no ads for this playback");
+                AdPlan::default()
+            }
+        }
     }
 
     /// Stops what plays, saving its resume point. Stopping a stopped
@@ -242,9 +297,12 @@ impl Player {
         let Some(current) = self.lock().take() else {
             return Ok(());
         };
-        current.bookkeeping.abort();
-        let last = current.playback.status().borrow().clone();
-        drop(current.playback);
+        current.task.abort();
+        let last = current
+            .content
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         // An ended playback saved its last position already. A failed one
         // still keeps where the viewer was (or asked to start): Play again
         // resumes there.
@@ -256,65 +314,43 @@ impl Player {
         self.status.send_modify(|s| {
             s.state = "stopped".into();
             s.engine = last;
+            s.ad = None;
         });
         saved
     }
 
-    /// Sends `command` to what plays.
+    /// Sends `command` to what plays. Seeking waits for the end of an
+    /// ad.
     pub fn command(&self, command: Command) -> Result<(), PlayerError> {
+        if matches!(command, Command::Seek(_)) && self.status.borrow().ad.is_some() {
+            return Err(PlayerError::AdPlaying(
+                "seeking is possible once the ad ends".into(),
+            ));
+        }
+        self.request(programme::Request::Command(command))
+    }
+
+    /// The picture on screen.
+    pub async fn snapshot(&self) -> Result<Option<Frame>, PlayerError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.request(programme::Request::Snapshot(tx))?;
+        Ok(rx.await.ok().flatten())
+    }
+
+    fn request(&self, request: programme::Request) -> Result<(), PlayerError> {
         match &*self.lock() {
             Some(c) => {
-                c.playback.send(command);
+                // A programme that has ended ignores requests, as a
+                // finished playback does.
+                let _ = c.requests.send(request);
                 Ok(())
             }
             None => Err(PlayerError::NotPlaying),
         }
     }
 
-    /// The picture on screen.
-    pub async fn snapshot(&self) -> Result<Option<Frame>, PlayerError> {
-        let request = {
-            let guard = self.lock();
-            let current = guard.as_ref().ok_or(PlayerError::NotPlaying)?;
-            current.playback.snapshot()
-        };
-        Ok(request.await)
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Current>> {
         self.current.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Mirrors the engine's status and keeps the resume point and the
-    /// history up to date while it plays.
-    async fn follow(
-        self: Arc<Self>,
-        mut engine: watch::Receiver<Status>,
-        tile: Tile,
-        preview: bool,
-        start: f64,
-    ) {
-        let mut saved_at = start;
-        loop {
-            let status = engine.borrow_and_update().clone();
-            let ended = status.state == State::Ended;
-            let failed = status.state == State::Error;
-            if !preview && (ended || (status.position_s - saved_at).abs() >= SAVE_EVERY_S) {
-                saved_at = status.position_s;
-                if let Err(e) = self.keep_position(&tile, &status) {
-                    tracing::warn!(error = %e, "resume point not saved");
-                }
-            }
-            self.status.send_modify(|s| {
-                s.state = status.state.as_str().into();
-                s.title_id = tile.id.clone();
-                s.preview = preview;
-                s.engine = status;
-            });
-            if ended || failed || engine.changed().await.is_err() {
-                return;
-            }
-        }
     }
 
     /// Saves the resume point and queues the matching event: `complete` at

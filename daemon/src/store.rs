@@ -65,6 +65,8 @@ pub struct Store {
     pub resume: sled::Tree,
     /// `events` tree.
     pub events: sled::Tree,
+    /// `beacons` tree: ad tracking URLs not yet delivered.
+    pub beacons: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -92,6 +94,7 @@ impl Store {
             search: tree("search")?,
             resume: tree("resume")?,
             events: tree("events")?,
+            beacons: tree("beacons")?,
             db,
         };
         store.migrate()?;

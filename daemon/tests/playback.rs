@@ -12,7 +12,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Bus, Daemon, Headend, MEDIA, catalog_proxy, eventually, log_in, player_proxy, session_proxy,
+    AD_ASSET, Bus, Daemon, Headend, MEDIA, beacons, catalog_proxy, eventually, log_in,
+    player_proxy, session_proxy,
 };
 use ottbox_headend::sample;
 use ottbox_protocol::dbus::{Error, Player1Proxy};
@@ -321,4 +322,173 @@ async fn killing_the_edge_mid_playback_moves_to_the_next_and_the_title_plays_to_
         after.iter().find_map(sid),
         "one session id across edges"
     );
+}
+
+/// The beacons of one ad played to its end, in the order VAST wants them.
+const WATCHED: [&str; 6] = [
+    "impression",
+    "start",
+    "firstQuartile",
+    "midpoint",
+    "thirdQuartile",
+    "complete",
+];
+
+/// Waits for the ad break on screen to be `want` ("" for none) and the
+/// player to be playing.
+async fn wait_break(player: &Player1Proxy<'_>, want: &str) {
+    eventually(30, &format!("ad break {want:?} playing"), || async {
+        let state = player.state().await.ok()?;
+        assert_ne!(
+            state,
+            "error",
+            "{}",
+            player.last_error().await.unwrap_or_default()
+        );
+        let on = player.ad_break().await.ok()?;
+        (on == want && state == "playing").then_some(())
+    })
+    .await;
+}
+
+/// The beacons of each break, once `breaks` have all arrived.
+async fn beacons_of(headend: &Headend, breaks: &[(&str, usize)]) -> Vec<(String, Vec<String>)> {
+    let expected: usize = breaks.iter().map(|(_, n)| n).sum();
+    let all = eventually(20, "every beacon at the ad server", || async {
+        let all = beacons(headend);
+        (all.len() >= expected).then_some(all)
+    })
+    .await;
+    breaks
+        .iter()
+        .map(|(b, _)| {
+            let events = all
+                .iter()
+                .filter(|(id, _)| id == b)
+                .map(|(_, e)| e.clone())
+                .collect();
+            ((*b).to_owned(), events)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ads_play_before_half_way_through_and_after_the_title_and_are_tracked() {
+    let (_, title, _, colour) = MEDIA[0];
+    let headend = Headend::start_with_media(common::ads).await;
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _daemon = setup("hls", &headend, &bus, &dir).await;
+    let player = player_proxy(&bus.connect().await).await;
+
+    player.play(title, 0.0).await.expect("Play");
+    wait_break(&player, "preroll").await;
+    assert_eq!(player.title().await.expect("title"), title);
+    assert_eq!(
+        (
+            player.ad_index().await.expect("index"),
+            player.ad_count().await.expect("count")
+        ),
+        (1, 1)
+    );
+    // The ad is on screen, and the viewer cannot seek past it.
+    eventually(10, "the ad's picture", || async {
+        let c = corner(&player).await;
+        let still = player.ad_break().await.ok()? == "preroll";
+        (still && close_to(c, sample::AD_PALETTE[0])).then_some(())
+    })
+    .await;
+    let refused = player.seek(4.0).await.expect_err("a seek during an ad");
+    assert!(matches!(refused, Error::AdPlaying(_)), "{refused:?}");
+    assert!(
+        player.position().await.expect("position") < 0.1,
+        "the title's position"
+    );
+
+    wait_break(&player, "").await;
+    let c = corner(&player).await;
+    assert!(
+        close_to(c, sample::palette(colour)),
+        "the title after the pre-roll: {c:?}"
+    );
+
+    // Half way through the six-second title: the mid-roll, with the
+    // title's position held at the cue point.
+    wait_break(&player, "midroll-1").await;
+    let at = player.position().await.expect("position");
+    assert!((2.9..3.6).contains(&at), "mid-roll at {at} s");
+    wait_break(&player, "").await;
+    assert!(player.position().await.expect("position") >= 2.9);
+
+    wait_break(&player, "postroll").await;
+    wait_state(&player, "ended").await;
+    assert_eq!(player.ad_break().await.expect("break"), "");
+
+    let got = beacons_of(
+        &headend,
+        &[("preroll", 6), ("midroll-1", 6), ("postroll", 6)],
+    )
+    .await;
+    for (b, events) in got {
+        assert_eq!(events, WATCHED, "beacons of {b}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_ad_is_skipped_and_seeking_over_a_mid_roll_plays_it_first() {
+    let (_, title, _, colour) = MEDIA[0];
+    // Creatives are dealt in turn: the pre-roll and the post-roll get the
+    // broken one, the mid-roll the good one.
+    let headend = Headend::start_with_media(|c| {
+        common::ads(c);
+        c.ads.creatives = vec!["ad-broken".into(), AD_ASSET.into()];
+    })
+    .await;
+    {
+        use ottbox_headend::db::assets;
+        let asset = assets::Asset {
+            id: "ad-broken".into(),
+            scheme: "clear".into(),
+            duration_s: 2.0,
+            hls_path: "ad-broken/master.m3u8".into(),
+            dash_path: None,
+        };
+        let mut conn = headend.state.db.conn().expect("conn");
+        assets::replace(&mut conn, &asset, &[], &[], &[]).expect("asset");
+    }
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _daemon = setup("hls", &headend, &bus, &dir).await;
+    let player = player_proxy(&bus.connect().await).await;
+
+    player.play(title, 0.0).await.expect("Play");
+    wait_break(&player, "").await;
+    assert!(
+        player.position().await.expect("position") < 2.5,
+        "the title from its start"
+    );
+    let c = corner(&player).await;
+    assert!(
+        close_to(c, sample::palette(colour)),
+        "the title, its pre-roll skipped: {c:?}"
+    );
+
+    player.seek(4.0).await.expect("Seek");
+    wait_break(&player, "midroll-1").await;
+    wait_break(&player, "").await;
+    let from = player.position().await.expect("position");
+    assert!(
+        from >= 3.9,
+        "after the mid-roll, the title goes on from the seek target: {from}"
+    );
+    wait_state(&player, "ended").await;
+
+    let got = beacons_of(
+        &headend,
+        &[("preroll", 1), ("midroll-1", 6), ("postroll", 1)],
+    )
+    .await;
+    assert_eq!(got[0].1, ["error"], "the broken pre-roll");
+    assert_eq!(got[1].1, WATCHED, "the mid-roll");
+    assert_eq!(got[2].1, ["error"], "the broken post-roll");
 }

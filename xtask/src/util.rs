@@ -102,7 +102,9 @@ impl Stages {
             "<== {name}: {} in {:.1} s{}",
             if result.is_ok() { "ok" } else { "FAILED" },
             took.as_secs_f64(),
-            disk_free().map(|f| format!(", {f} free on disk")).unwrap_or_default()
+            disk_free()
+                .map(|f| format!(", {f} free on disk"))
+                .unwrap_or_default()
         );
         self.done.push((name.to_owned(), took, result.is_ok()));
         result
@@ -246,5 +248,9 @@ impl Drop for Scratch {
 fn disk_free() -> Option<String> {
     let out = Command::new("df").args(["-Ph", "."]).output().ok()?;
     let text = String::from_utf8(out.stdout).ok()?;
-    text.lines().nth(1)?.split_whitespace().nth(3).map(str::to_owned)
+    text.lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)
+        .map(str::to_owned)
 }

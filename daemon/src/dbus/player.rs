@@ -172,6 +172,26 @@ impl PlayerIface {
     }
 
     #[zbus(property)]
+    fn ad_break(&self) -> String {
+        self.status().ad.map(|a| a.break_id).unwrap_or_default()
+    }
+
+    #[zbus(property)]
+    fn ad_index(&self) -> u32 {
+        self.status().ad.map_or(0, |a| a.index)
+    }
+
+    #[zbus(property)]
+    fn ad_count(&self) -> u32 {
+        self.status().ad.map_or(0, |a| a.count)
+    }
+
+    #[zbus(property)]
+    fn ad_remaining(&self) -> f64 {
+        self.status().ad.map_or(0.0, |a| a.remaining_s)
+    }
+
+    #[zbus(property)]
     fn qoe(&self) -> HashMap<String, f64> {
         let q = self.status().qoe();
         HashMap::from([
@@ -196,6 +216,7 @@ fn player_error(e: PlayerError) -> Error {
         PlayerError::Store(s) => Error::Storage(s.to_string()),
         PlayerError::InvalidArgument(m) => Error::InvalidArgument(m),
         PlayerError::NotPlaying => Error::NotSupported("nothing is playing".into()),
+        PlayerError::AdPlaying(m) => Error::AdPlaying(m),
     }
 }
 
@@ -253,6 +274,17 @@ pub(super) fn forward(
             }
             if a.qoe != b.qoe {
                 let _ = me.qoe_changed(emitter).await;
+            }
+            let (x, y) = (now.ad.as_ref(), last.ad.as_ref());
+            if x.map(|a| (&a.break_id, a.index)) != y.map(|a| (&a.break_id, a.index)) {
+                let _ = me.ad_break_changed(emitter).await;
+                let _ = me.ad_index_changed(emitter).await;
+                let _ = me.ad_count_changed(emitter).await;
+            }
+            // Whole seconds are enough for a countdown.
+            let left = |a: Option<&crate::player::AdStatus>| a.map(|a| a.remaining_s.ceil());
+            if left(x) != left(y) {
+                let _ = me.ad_remaining_changed(emitter).await;
             }
             drop(me);
             // Only remember what was signalled, so slow drifts add up.

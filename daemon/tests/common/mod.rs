@@ -302,6 +302,33 @@ pub const MEDIA: [(&str, &str, ottbox_headend::config::Scheme, usize); 2] = [
     ("sample-1", "ml-1", ottbox_headend::config::Scheme::Cbcs, 1),
 ];
 
+/// The clear ad creative in every [`media_template`].
+pub const AD_ASSET: &str = "test-ad";
+
+/// Turns ads on for every playback session: a pre-roll, a mid-roll half
+/// way and a post-roll, each the [`AD_ASSET`] creative.
+pub fn ads(config: &mut Config) {
+    config.ads = ottbox_headend::config::AdsConfig {
+        enabled: true,
+        creatives: vec![AD_ASSET.into()],
+        midrolls: vec![0.5],
+        midroll_pod: 1,
+    };
+}
+
+/// The ad beacons the headend recorded, as `(break, event)` in arrival
+/// order.
+pub fn beacons(headend: &Headend) -> Vec<(String, String)> {
+    let conn = headend.state.db.conn().expect("conn");
+    let mut stmt = conn
+        .prepare("SELECT break_id, event FROM ad_events ORDER BY seq")
+        .expect("query");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("beacons")
+}
+
 /// A fresh copy of [`media_template`].
 fn media_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -345,6 +372,18 @@ fn media_template() -> &'static Path {
                 ingest::ingest(&config, &db, &master, &mezz, &opts).expect("ingest");
                 std::fs::remove_file(&mezz).expect("mezzanine removed");
             }
+            // The ad creative of [`ads`]: a clear two-second clip.
+            let clip = dir.path().join("ad.mp4");
+            let rgb = ottbox_headend::sample::AD_PALETTE[0];
+            ottbox_headend::sample::generate_clip(&config, rgb, 880, 2, &clip).expect("ad clip");
+            let opts = IngestOptions {
+                scheme: ottbox_headend::config::Scheme::Clear,
+                ladder: ottbox_headend::config::tiny_ladder(),
+                preset: "ultrafast".into(),
+                ..IngestOptions::from_config(&config, AD_ASSET)
+            };
+            ingest::ingest(&config, &db, &master, &clip, &opts).expect("ad ingest");
+            std::fs::remove_file(&clip).expect("clip removed");
             dir
         })
         .path()

@@ -34,6 +34,8 @@ pub enum Error {
     Storage(String),
     /// The request is valid but this box cannot do it (yet).
     NotSupported(String),
+    /// The request waits for the end of the ad on screen (seeking).
+    AdPlaying(String),
 }
 
 impl Error {
@@ -52,6 +54,7 @@ impl Error {
             Self::LoginFailed(_) => "login_failed",
             Self::Storage(_) => "storage",
             Self::NotSupported(_) => "not_supported",
+            Self::AdPlaying(_) => "ad_playing",
         }
     }
 
@@ -68,7 +71,8 @@ impl Error {
             | Self::Headend(m)
             | Self::LoginFailed(m)
             | Self::Storage(m)
-            | Self::NotSupported(m) => m.clone(),
+            | Self::NotSupported(m)
+            | Self::AdPlaying(m) => m.clone(),
         }
     }
 }

@@ -89,6 +89,24 @@ pub trait Player1 {
     #[zbus(property)]
     fn last_error(&self) -> zbus::Result<String>;
 
+    /// The ad break on screen (`preroll`, `midroll-1`, `postroll`), or
+    /// empty when no ad plays. `Position` and `Duration` stay the title's
+    /// during an ad.
+    #[zbus(property)]
+    fn ad_break(&self) -> zbus::Result<String>;
+
+    /// The ad's place in its break, from 1 (0 when no ad plays).
+    #[zbus(property)]
+    fn ad_index(&self) -> zbus::Result<u32>;
+
+    /// Ads in the break on screen (0 when no ad plays).
+    #[zbus(property)]
+    fn ad_count(&self) -> zbus::Result<u32>;
+
+    /// Seconds until the ad on screen ends.
+    #[zbus(property)]
+    fn ad_remaining(&self) -> zbus::Result<f64>;
+
     /// QoE of the current (or last) playback: `time_to_first_frame_ms`,
     /// `rebuffers`, `rebuffer_s`, `switches`, `average_bitrate`,
     /// `dropped_frames`, each a number (time to first frame is -1 until
