@@ -1,10 +1,11 @@
 //! `cargo xtask`: project automation.
 //!
 //! - `setup`: installs what the project needs on Debian 12 (idempotent).
-//! - `test`: setup, then fmt, clippy, cargo deny and every test.
+//! - `test`: setup, then fmt, clippy, cargo deny, the Yocto layer lint and every test.
 //! - `demo`: setup, the sample catalog, the headend, and a tour of it.
 //! - `bench ingest|license`: performance figures.
 //! - `abr-sim`: the trace-driven ABR comparison (ours against four baselines).
+//! - `yocto-crates [--check]`: the Yocto layer's crate list from Cargo.lock.
 //! - `cross`, `qemu`: placeholders for the ARM delivery issue.
 //!
 //! `main` only parses arguments and dispatches; each command lives in its
@@ -21,6 +22,7 @@ mod png;
 mod setup;
 mod test;
 mod util;
+mod yocto;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "ottbox project automation")]
@@ -33,7 +35,7 @@ struct Cli {
 enum Command {
     /// Install system packages, the packager wheel and Rust tools (idempotent).
     Setup,
-    /// Set up, then run fmt, clippy, cargo deny and every test.
+    /// Set up, then run fmt, clippy, cargo deny, the Yocto layer lint and every test.
     Test,
     /// Set up, build the sample catalog, start the headend and show it working.
     Demo {
@@ -53,6 +55,13 @@ enum Command {
         #[arg(long)]
         traces: Option<std::path::PathBuf>,
     },
+    /// Write the Yocto layer's crate list (ottbox-crates.inc) from Cargo.lock.
+    YoctoCrates {
+        /// Write nothing; fail, naming the first difference, if the file
+        /// does not match Cargo.lock.
+        #[arg(long)]
+        check: bool,
+    },
     /// Cross-build for ARM (not built yet: the ARM delivery issue).
     Cross,
     /// Boot the ARM box in QEMU (not built yet: the ARM delivery issue).
@@ -66,6 +75,7 @@ fn main() {
         Command::Demo { once } => demo::run(once),
         Command::Bench { what } => bench::run(what),
         Command::AbrSim { traces } => abr_sim::run(traces),
+        Command::YoctoCrates { check } => yocto::run(check),
         Command::Cross | Command::Qemu => {
             eprintln!("not built yet (ARM delivery issue)");
             std::process::exit(2);

