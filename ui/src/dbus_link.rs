@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use zbus::export::futures_core::Stream;
 
 use crate::daemon::{DaemonLink, LinkError};
-use crate::event::{Command, ErrorReport, LoginState, PlayState, PlayerStatus, Update};
+use crate::event::{AdState, Command, ErrorReport, LoginState, PlayState, PlayerStatus, Update};
 use crate::runner::{Event, EventSink};
 
 /// Which bus the daemon is on.
@@ -160,6 +160,11 @@ async fn session(
     if !send(Update::DaemonBack) || !send(login_update(&state)) {
         return Outcome::UiClosed;
     }
+    // The ad countdown moves while the state stays `playing`.
+    let (mut ad_changes, mut ad_clock) = (
+        player.receive_ad_break_changed().await,
+        player.receive_ad_remaining_changed().await,
+    );
     let (mut login_changes, mut rows, mut offline, mut player_changes, mut owner) = (
         session.receive_state_changed().await,
         match catalog.receive_rows_changed().await {
@@ -194,6 +199,12 @@ async fn session(
             Some(_) = next(&mut rows) => home(&catalog).await.into_iter().collect(),
             Some(_) = next(&mut offline) => home(&catalog).await.into_iter().collect(),
             Some(_) = next(&mut player_changes) => {
+                player_update(&player, &catalog).await.into_iter().collect()
+            }
+            Some(_) = next(&mut ad_changes) => {
+                player_update(&player, &catalog).await.into_iter().collect()
+            }
+            Some(_) = next(&mut ad_clock) => {
                 player_update(&player, &catalog).await.into_iter().collect()
             }
             Some(signal) = next(&mut owner) => {
@@ -275,8 +286,22 @@ async fn player_update(player: &Player1Proxy<'_>, catalog: &Catalog1Proxy<'_>) -
             buffer_s: 0.0,
             rendition: String::new(),
             bitrate: 0,
-            ad: None,
+            ad: ad_state(player).await,
         },
+    })
+}
+
+/// The ad on screen, from the `Ad*` properties (empty `AdBreak`: none).
+async fn ad_state(player: &Player1Proxy<'_>) -> Option<AdState> {
+    let on = player.ad_break().await.ok()?;
+    if on.is_empty() {
+        return None;
+    }
+    Some(AdState {
+        in_ad: true,
+        index: player.ad_index().await.unwrap_or(1),
+        count: player.ad_count().await.unwrap_or(1),
+        seconds_left: player.ad_remaining().await.unwrap_or(0.0),
     })
 }
 

@@ -158,6 +158,21 @@ pub fn tour(
             q("time_to_first_frame_ms"),
             q("rebuffers"),
         );
+        let breaks: Vec<&str> = v["ad_breaks_seen"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|b| b.as_str()).collect())
+            .unwrap_or_default();
+        println!(
+            "    ad breaks played around it (client-side, VAST beacons queued): {}",
+            if breaks.is_empty() {
+                "none".to_owned()
+            } else {
+                breaks.join(", ")
+            }
+        );
+        if breaks.is_empty() {
+            failed.push(format!("{id}{label}: no ad break played"));
+        }
         if !played.status.success() || v["state"] != "ended" {
             failed.push(format!(
                 "playing {id}{label}: {}",

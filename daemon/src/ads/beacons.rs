@@ -101,3 +101,99 @@ enum SendError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// An ad server on a free port answering each path's status from
+    /// `status` (a path not listed gets 204); it records the paths asked,
+    /// in order.
+    fn ad_server(status: fn(&str) -> u16) -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let log = asked.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut line = String::new();
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                // Read the headers to their end before answering.
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let code = status(&path);
+                log.lock().expect("log").push(path);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+            }
+        });
+        (url, asked)
+    }
+
+    #[tokio::test]
+    async fn owed_beacons_survive_a_restart_and_arrive_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (url, asked) = ad_server(|path| match path {
+            "/refused" => 404,
+            _ => 204,
+        });
+        {
+            // Owed while the box had no network, then the power went.
+            let store = Store::open(dir.path()).expect("store");
+            let beacons = Beacons::new(store, reqwest::Client::new());
+            let urls = ["/impression", "/refused", "/start"];
+            beacons
+                .push(urls.iter().map(|p| format!("{url}{p}")).collect())
+                .expect("push");
+        }
+        let store = Store::open(dir.path()).expect("store after the restart");
+        let beacons = Beacons::new(store, reqwest::Client::new());
+        assert_eq!(beacons.queued(), 3);
+        let (stop, shutdown) = watch::channel(false);
+        let sender = tokio::spawn(beacons.clone().run_sender(shutdown));
+        for _ in 0..100 {
+            if beacons.queued() == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = stop.send(true);
+        sender.await.expect("sender stops on shutdown");
+        assert_eq!(
+            beacons.queued(),
+            0,
+            "a refused beacon is dropped, not retried forever"
+        );
+        assert_eq!(
+            *asked.lock().expect("log"),
+            ["/impression", "/refused", "/start"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_ad_server_keeps_the_beacon_for_later() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (url, asked) = ad_server(|_| 503);
+        let beacons = Beacons::new(
+            Store::open(dir.path()).expect("store"),
+            reqwest::Client::new(),
+        );
+        beacons.push(vec![format!("{url}/start")]).expect("push");
+        assert!(beacons.send_oldest().await.is_err());
+        assert_eq!(beacons.queued(), 1, "kept for the next try");
+        assert_eq!(asked.lock().expect("log").len(), 1);
+    }
+}

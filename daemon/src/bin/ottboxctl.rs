@@ -192,6 +192,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
         Command::Play { id, from, wait } => {
             let mut changes = player.receive_state_changed().await;
+            let mut breaks = player.receive_ad_break_changed().await;
             player.play(id, *from).await?;
             let Some(wait) = wait else {
                 out.show(
@@ -203,21 +204,35 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             // The stream starts with the state before Play (often
             // `stopped`): the playback is over at the first terminal state
             // after one of its own.
+            // The ad breaks seen on the way are reported too.
+            let mut seen: Vec<String> = Vec::new();
             let over = async {
                 let mut started = false;
-                while let Some(change) = futures_next(&mut changes).await {
-                    let state = change.get().await.unwrap_or_default();
-                    match state.as_str() {
-                        "ended" | "error" | "stopped" if started => return,
-                        "loading" | "buffering" | "playing" | "paused" => started = true,
-                        _ => {}
+                loop {
+                    tokio::select! {
+                        change = futures_next(&mut changes) => {
+                            let Some(change) = change else { return };
+                            let state = change.get().await.unwrap_or_default();
+                            match state.as_str() {
+                                "ended" | "error" | "stopped" if started => return,
+                                "loading" | "buffering" | "playing" | "paused" => started = true,
+                                _ => {}
+                            }
+                        }
+                        Some(change) = futures_next(&mut breaks) => {
+                            let id = change.get().await.unwrap_or_default();
+                            if !id.is_empty() && seen.last() != Some(&id) {
+                                seen.push(id);
+                            }
+                        }
                     }
                 }
             };
             let timed_out = tokio::time::timeout(Duration::from_secs(*wait), over)
                 .await
                 .is_err();
-            let v = playback(&player).await?;
+            let mut v = playback(&player).await?;
+            v["ad_breaks_seen"] = json!(seen);
             out.show(v.clone(), playback_text(&v));
             if timed_out {
                 anyhow::bail!(
@@ -274,6 +289,15 @@ async fn playback(player: &Player1Proxy<'_>) -> zbus::Result<serde_json::Value> 
         "edge": player.edge().await?,
         "last_error": player.last_error().await?,
         "qoe": player.qoe().await?,
+        "ad": match player.ad_break().await?.as_str() {
+            "" => serde_json::Value::Null,
+            b => json!({
+                "break": b,
+                "index": player.ad_index().await?,
+                "count": player.ad_count().await?,
+                "remaining_s": player.ad_remaining().await?,
+            }),
+        },
     }))
 }
 
@@ -302,6 +326,19 @@ fn playback_text(v: &serde_json::Value) -> String {
         q("switches"),
         q("dropped_frames"),
     ));
+    if let Some(ad) = v["ad"].as_object() {
+        text.push_str(&format!(
+            "\nad {}/{} of {}, {:.0} s left",
+            ad["index"],
+            ad["count"],
+            ad["break"].as_str().unwrap_or_default(),
+            ad["remaining_s"].as_f64().unwrap_or_default().ceil(),
+        ));
+    }
+    if let Some(seen) = v["ad_breaks_seen"].as_array().filter(|a| !a.is_empty()) {
+        let names: Vec<&str> = seen.iter().filter_map(|b| b.as_str()).collect();
+        text.push_str(&format!("\nad breaks played: {}", names.join(", ")));
+    }
     let error = s("last_error");
     if !error.is_empty() {
         text.push_str(&format!("\nerror: {error}"));
