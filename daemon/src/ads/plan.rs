@@ -366,6 +366,15 @@ mod tests {
     }
 
     #[test]
+    fn every_truncation_of_a_plan_is_an_error_or_a_plan_never_a_panic() {
+        for end in (0..PLAN.len()).filter(|&i| PLAN.is_char_boundary(i)) {
+            if let Ok(plan) = AdPlan::parse(&PLAN[..end], 10.0) {
+                assert!(plan.breaks.len() <= 2, "at {end}");
+            }
+        }
+    }
+
+    #[test]
     fn clocks_and_offsets() {
         assert_eq!(clock("01:02:05.500"), Some(3725.5));
         assert_eq!(clock("00:61:00"), None);
