@@ -222,6 +222,25 @@ async fn broken_media_ends_in_a_clear_error_and_the_daemon_lives_on() {
     assert!(err.starts_with("media.http_status"), "{err}");
     std::fs::write(&gone, kept).expect("restore");
 
+    // Segment 2 cut short in every rendition (a CDN that lost the end of
+    // a file): a clear error, not a hang and not a crash.
+    let mut cut = Vec::new();
+    for entry in std::fs::read_dir(&origin).expect("origin") {
+        let path = entry.expect("entry").path().join("2.m4s");
+        if let Ok(whole) = std::fs::read(&path) {
+            std::fs::write(&path, &whole[..whole.len() / 2]).expect("truncate");
+            cut.push((path, whole));
+        }
+    }
+    assert!(!cut.is_empty(), "segments to cut in {}", origin.display());
+    player.play(title, 0.0).await.expect("Play");
+    wait_state(&player, "error").await;
+    let err = player.last_error().await.expect("last error");
+    assert!(err.starts_with("media.corrupt"), "{err}");
+    for (path, whole) in cut {
+        std::fs::write(path, whole).expect("restore");
+    }
+
     // A garbage manifest.
     let master = origin.join("master.m3u8");
     let good = std::fs::read(&master).expect("master");

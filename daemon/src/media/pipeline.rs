@@ -83,7 +83,8 @@ pub enum PipelineEvent {
     /// Every track played to its end.
     Eos,
     /// Playback failed. `code` is the decryptor's (`decrypt.no_key`, ...)
-    /// when it is the one that failed, else a `gst.*` code.
+    /// when it is the one that failed, else `media.corrupt` for damaged media
+    /// or a `gst.*` code.
     Error {
         /// A stable code.
         code: String,
@@ -238,7 +239,7 @@ impl Pipeline {
                         .details()
                         .filter(|d| d.name() == ERROR_DETAILS)
                         .and_then(|d| d.get::<String>("code").ok())
-                        .unwrap_or_else(|| format!("gst.{}", error_domain(&e.error())));
+                        .unwrap_or_else(|| error_code(&e.error()).to_owned());
                     out.push(PipelineEvent::Error {
                         code,
                         message: e.error().to_string(),
@@ -509,14 +510,17 @@ fn gst_error(e: impl std::fmt::Display) -> PipelineError {
 }
 
 /// `core`, `stream`, `resource`, ... from a GStreamer error's domain.
-fn error_domain(e: &gst::glib::Error) -> &'static str {
+/// The stable code of an error no element of ours raised: a stream error
+/// (demux, decode, a format) means the media is damaged, as a segment cut
+/// short by a CDN is; the other GStreamer domains keep their names.
+fn error_code(e: &gst::glib::Error) -> &'static str {
     if e.is::<gst::StreamError>() {
-        "stream"
+        "media.corrupt"
     } else if e.is::<gst::ResourceError>() {
-        "resource"
+        "gst.resource"
     } else if e.is::<gst::CoreError>() {
-        "core"
+        "gst.core"
     } else {
-        "library"
+        "gst.library"
     }
 }
