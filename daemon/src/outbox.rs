@@ -65,8 +65,16 @@ impl Outbox {
 
     /// Queues `item` durably and wakes the sender.
     pub fn push<T: Serialize>(&self, item: &T) -> Result<(), StoreError> {
-        let key = self.store.next_id()?.to_be_bytes();
-        self.store.put(&self.tree, key, item)?;
+        self.push_all(std::slice::from_ref(item))
+    }
+
+    /// Queues `items` in order, durably (one flush for all), and wakes the
+    /// sender.
+    pub fn push_all<T: Serialize>(&self, items: &[T]) -> Result<(), StoreError> {
+        for item in items {
+            let key = self.store.next_id()?.to_be_bytes();
+            self.store.put(&self.tree, key, item)?;
+        }
         self.trim()?;
         self.store.flush()?;
         self.wake.notify_one();

@@ -51,10 +51,9 @@ impl Beacons {
 
     /// Owes `urls`, durably.
     pub fn push(&self, urls: Vec<String>) -> Result<(), StoreError> {
-        for url in urls {
-            self.queue.push(&Beacon { url, at: now_s() })?;
-        }
-        Ok(())
+        let at = now_s();
+        let beacons: Vec<Beacon> = urls.into_iter().map(|url| Beacon { url, at }).collect();
+        self.queue.push_all(&beacons)
     }
 
     /// Beacons not yet delivered.

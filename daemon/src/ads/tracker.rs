@@ -11,6 +11,8 @@ use super::plan::Ad;
 
 /// VAST error code: the media file could not be found or fetched.
 pub const ERROR_FILE_NOT_FOUND: u32 = 401;
+/// VAST error code: the media file timed out.
+pub const ERROR_TIMEOUT: u32 = 402;
 /// VAST error code: the media file could not be played.
 pub const ERROR_PLAYBACK: u32 = 405;
 

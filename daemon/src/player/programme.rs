@@ -26,8 +26,6 @@ use crate::playback::session::{Command, Engine, Playback, Start, State, Status};
 
 /// An ad that shows no frame this long after it was asked for is skipped.
 const AD_START_TIMEOUT: Duration = Duration::from_secs(10);
-/// VAST error code: the media file timed out.
-const VAST_TIMEOUT: u32 = 402;
 
 /// What the player asks of the programme.
 #[derive(Debug)]
@@ -197,7 +195,7 @@ impl Programme {
                 },
                 () = tokio::time::sleep_until(deadline), if !shown => {
                     tracing::warn!(ad = %ad.id, "ad showed no frame in time; skipped");
-                    self.owe(tracker.error(VAST_TIMEOUT));
+                    self.owe(tracker.error(tracker::ERROR_TIMEOUT));
                     return true;
                 }
                 request = self.requests.recv() => match request {
