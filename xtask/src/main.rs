@@ -6,7 +6,8 @@
 //! - `bench ingest|license`: performance figures.
 //! - `abr-sim`: the trace-driven ABR comparison (ours against four baselines).
 //! - `yocto-crates [--check]`: the Yocto layer's crate list from Cargo.lock.
-//! - `cross`, `qemu`: placeholders for the ARM delivery issue.
+//! - `cross aarch64|armv7`: the box's binaries for ARM, with their sizes.
+//! - `qemu`: placeholder for the QEMU box (ARM delivery issue).
 //!
 //! `main` only parses arguments and dispatches; each command lives in its
 //! own module.
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 mod abr_sim;
 mod bench;
+mod cross;
 mod demo;
 mod demo_box;
 mod headend;
@@ -62,8 +64,12 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Cross-build for ARM (not built yet: the ARM delivery issue).
-    Cross,
+    /// Build ottboxd, ottboxctl and ottbox-ui for an ARM box (release-box
+    /// profile) and print their stripped sizes.
+    Cross {
+        #[arg(value_enum)]
+        arch: cross::Arch,
+    },
     /// Boot the ARM box in QEMU (not built yet: the ARM delivery issue).
     Qemu,
 }
@@ -76,7 +82,8 @@ fn main() {
         Command::Bench { what } => bench::run(what),
         Command::AbrSim { traces } => abr_sim::run(traces),
         Command::YoctoCrates { check } => yocto::run(check),
-        Command::Cross | Command::Qemu => {
+        Command::Cross { arch } => cross::run(arch),
+        Command::Qemu => {
             eprintln!("not built yet (ARM delivery issue)");
             std::process::exit(2);
         }

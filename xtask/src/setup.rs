@@ -51,10 +51,25 @@ const WHEEL_BINARIES: [&str; 3] = [
 const OELINT: &str = "oelint-adv";
 const OELINT_VERSION: &str = "9.11.2";
 
+/// Debian's cross toolchains for the box's two ARM targets (and cpio,
+/// which packs the QEMU box's initramfs). Per-architecture packages are in
+/// [`cross_arch_packages`].
+const CROSS_PACKAGES: &[&str] = &[
+    "gcc-aarch64-linux-gnu",
+    "libc6-dev-arm64-cross",
+    "gcc-arm-linux-gnueabihf",
+    "libc6-dev-armhf-cross",
+    // rustup cannot fetch other targets' standard libraries here; Debian's
+    // rustc-web ships them as libstd-rust-web-dev:<arch>.
+    "rustc-web",
+    "cargo-web",
+    "cpio",
+];
+
 /// Runs every part of the setup.
 pub fn run() -> anyhow::Result<()> {
     let started = Instant::now();
-    apt()?;
+    apt(APT_PACKAGES)?;
     wheel()?;
     oelint()?;
     rust_components()?;
@@ -71,17 +86,64 @@ fn pip_present() -> bool {
     succeeds(Command::new("python3").args(["-m", "pip", "--version"]))
 }
 
-/// The packages of [`APT_PACKAGES`] (and python3-pip if pip is missing)
-/// that `dpkg` does not have installed.
-fn missing_apt_packages() -> anyhow::Result<Vec<&'static str>> {
-    let mut wanted = APT_PACKAGES.to_vec();
+/// What the ARM builds need on top of [`run`]'s: the Debian architecture
+/// enabled, the cross toolchains, and the target's standard library and
+/// GStreamer runtime libraries as multiarch packages. Only packages that
+/// are co-installable with the host's go in: GStreamer's and GLib's `-dev`
+/// packages are not (installing `:arm64` would remove the host's, and the
+/// host's tests need those), so `cargo xtask cross` unpacks the target's
+/// into a directory of its own.
+pub fn cross(arch: &str) -> anyhow::Result<()> {
+    let foreign = output(Command::new("dpkg").arg("--print-foreign-architectures"))?;
+    if !foreign.lines().any(|a| a.trim() == arch) {
+        require_root(&format!("dpkg --add-architecture {arch}"))?;
+        println!("apt: adding architecture {arch}");
+        run_cmd(Command::new("dpkg").args(["--add-architecture", arch]))?;
+        apt_update()?;
+    }
+    apt(CROSS_PACKAGES)?;
+    apt(&cross_arch_packages(arch))
+}
+
+/// The multiarch packages of one Debian architecture (`arm64`, `armhf`).
+fn cross_arch_packages(arch: &str) -> Vec<String> {
+    [
+        "libstd-rust-web-dev",
+        "libgstreamer1.0-0",
+        "libgstreamer-plugins-base1.0-0",
+        "libglib2.0-0",
+    ]
+    .iter()
+    .map(|p| format!("{p}:{arch}"))
+    .collect()
+}
+
+fn require_root(what: &str) -> anyhow::Result<()> {
+    if is_root() {
+        return Ok(());
+    }
+    bail!("{what} needs root: run `sudo cargo xtask setup` (or the command as root)")
+}
+
+fn apt_update() -> anyhow::Result<()> {
+    run_cmd(
+        Command::new("apt-get")
+            .args(["update", "-qq"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+/// The packages of `wanted` (and python3-pip if pip is missing) that
+/// `dpkg` does not have installed.
+fn missing_apt_packages<S: AsRef<str>>(wanted: &[S]) -> anyhow::Result<Vec<String>> {
+    let mut wanted: Vec<String> = wanted.iter().map(|p| p.as_ref().to_owned()).collect();
     if !pip_present() {
-        wanted.push("python3-pip");
+        wanted.push("python3-pip".into());
     }
     let mut missing = Vec::new();
     for package in wanted {
         let status = Command::new("dpkg-query")
-            .args(["-W", "-f=${Status}", package])
+            .args(["-W", "-f=${Status}", &package])
             .output()
             .context("cannot run dpkg-query: `cargo xtask setup` supports Debian 12 only")?;
         if !String::from_utf8_lossy(&status.stdout).contains("install ok installed") {
@@ -91,10 +153,11 @@ fn missing_apt_packages() -> anyhow::Result<Vec<&'static str>> {
     Ok(missing)
 }
 
-fn apt() -> anyhow::Result<()> {
-    let missing = missing_apt_packages()?;
+/// Installs those of `wanted` that are missing, in one apt transaction.
+fn apt<S: AsRef<str>>(wanted: &[S]) -> anyhow::Result<()> {
+    let missing = missing_apt_packages(wanted)?;
     if missing.is_empty() {
-        println!("apt: {} packages present", APT_PACKAGES.len());
+        println!("apt: {} packages present", wanted.len());
         return Ok(());
     }
     let list = missing.join(" ");
@@ -107,11 +170,7 @@ fn apt() -> anyhow::Result<()> {
         );
     }
     println!("apt: installing: {list}");
-    run_cmd(
-        Command::new("apt-get")
-            .args(["update", "-qq"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
+    apt_update()?;
     run_cmd(
         Command::new("apt-get")
             .args(["install", "-y", "-qq", "--no-install-recommends"])
