@@ -240,18 +240,33 @@ impl Config {
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<(Self, Vec<String>), ConfigError> {
+        Self::load_or_default_file(path, Path::new(DEFAULT_PATH), env)
+    }
+
+    /// [`Config::load`] with the default file's path given (tests).
+    fn load_or_default_file(
+        path: Option<&Path>,
+        default_file: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut warnings = Vec::new();
         let (file, text) = match path {
             Some(p) => (p.to_owned(), read(p)?),
+            None if default_file.exists() => (default_file.to_owned(), read(default_file)?),
             None => {
-                let p = PathBuf::from(DEFAULT_PATH);
-                let text = if p.exists() { read(&p)? } else { String::new() };
-                (p, text)
+                // Not an error (a fresh box boots on the defaults), but an
+                // operator looking for why their settings do not apply
+                // should see it.
+                warnings.push(format!(
+                    "no config file at {}: using the defaults",
+                    default_file.display()
+                ));
+                (default_file.to_owned(), String::new())
             }
         };
         let mut table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| invalid(&file, e))?;
-        let mut warnings = Vec::new();
         apply_env(&mut table, env, &mut warnings);
         let mut ignored = Vec::new();
         let config: Config = serde_ignored::deserialize(toml::Value::Table(table), |key| {
@@ -396,5 +411,22 @@ mod tests {
         let err = Config::load(Some(Path::new("/nonexistent/ottboxd.toml")), [])
             .expect_err("missing explicit file");
         assert!(err.to_string().starts_with("config_unreadable:"), "{err}");
+    }
+
+    #[test]
+    fn a_box_without_its_config_file_runs_on_the_defaults_and_says_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let default_file = dir.path().join("ottboxd.toml");
+        let (config, warnings) =
+            Config::load_or_default_file(None, &default_file, []).expect("defaults");
+        assert_eq!(config.state_dir, PathBuf::from("/var/lib/ottbox"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("using the defaults"), "{warnings:?}");
+
+        std::fs::write(&default_file, "state_dir = \"/srv/ottbox\"\n").expect("write");
+        let (config, warnings) =
+            Config::load_or_default_file(None, &default_file, []).expect("the file");
+        assert_eq!(config.state_dir, PathBuf::from("/srv/ottbox"));
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 }

@@ -22,6 +22,10 @@ use std::path::Path;
 
 use serde::{Serialize, de::DeserializeOwned};
 
+/// sled's page cache. Its default (1 GiB) is more than a box has; sled
+/// then logs an error at every start, and the store is a few megabytes.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The layout version this code reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
 /// sled's background flush interval: what a crash can lose at most.
@@ -83,6 +87,7 @@ impl Store {
         let db = sled::Config::new()
             .path(dir.join("store"))
             .flush_every_ms(Some(FLUSH_EVERY_MS))
+            .cache_capacity(CACHE_BYTES)
             .open()?;
         let tree = |name: &str| db.open_tree(name);
         let store = Self {

@@ -105,6 +105,13 @@ pub fn cross(arch: &str) -> anyhow::Result<()> {
     apt(&cross_arch_packages(arch))
 }
 
+/// What `cargo xtask qemu` needs besides [`cross`]'s: system emulation
+/// (bookworm's QEMU 7.2 boots the `virt` board; the arm64 packages the
+/// guest is made of are downloaded, not installed).
+pub fn qemu() -> anyhow::Result<()> {
+    apt(&["qemu-system-arm"])
+}
+
 /// The multiarch packages of one Debian architecture (`arm64`, `armhf`).
 fn cross_arch_packages(arch: &str) -> Vec<String> {
     [
