@@ -154,6 +154,16 @@ enum DeviceAction {
         /// The device's serial.
         serial: String,
     },
+    /// Sign a box in for an account without the web page: customer care,
+    /// with the viewer reading the TV's code out on the phone. The box's
+    /// polling then gets its tokens as if the viewer had confirmed.
+    Approve {
+        /// The code the TV shows (`BCDF-GHJK`; case and spaces are forgiven).
+        user_code: String,
+        /// The account the box signs in to.
+        #[arg(long)]
+        account: String,
+    },
 }
 
 #[tokio::main]
@@ -346,6 +356,21 @@ async fn main() -> anyhow::Result<()> {
                         anyhow::bail!("no device with serial {serial:?} is enrolled");
                     }
                     println!("device {serial}: revoked");
+                }
+                DeviceAction::Approve { user_code, account } => {
+                    use ottbox_headend::auth::device;
+                    let Some(code) = device::normalize_user_code(&user_code) else {
+                        anyhow::bail!("{user_code:?} is not a user code (like BCDF-GHJK)");
+                    };
+                    if !ottbox_headend::db::accounts::exists(&conn, &account)? {
+                        anyhow::bail!("no account {account:?}");
+                    }
+                    if !device::decide(&conn, &code, &account, device::Decision::Approve)? {
+                        anyhow::bail!(
+                            "{code}: no box is waiting with this code (expired or used?)"
+                        );
+                    }
+                    println!("{code}: approved for {account}");
                 }
             }
         }

@@ -342,3 +342,44 @@ async fn expired_codes_are_refused() {
         .expect("db")
     );
 }
+
+#[tokio::test]
+async fn customer_care_signs_a_box_in_from_the_command_line() {
+    let (server, _) = start(|_| {}).await;
+    let client = reqwest::Client::new();
+    let auth = device_code(&client, &server).await;
+    let approve = |code: &str, account: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ottbox-headend"))
+            .arg("--data-dir")
+            .arg(&server.state.config.data_dir)
+            .args(["device", "approve", code, "--account", account])
+            .output()
+            .expect("ottbox-headend runs")
+    };
+    // Read out over the phone: lower case and spaced is forgiven.
+    let spoken = auth.user_code.to_lowercase().replace('-', " ");
+
+    let wrong = approve(&spoken, "nobody");
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("no account"));
+    assert_eq!(
+        poll(&client, &server, &auth.device_code).await.err(),
+        Some(ErrorCode::AuthorizationPending),
+        "a refused approval signs nobody in"
+    );
+
+    let ok = approve(&spoken, "alice");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let tokens = poll(&client, &server, &auth.device_code)
+        .await
+        .expect("the box's next poll gets its tokens");
+    assert!(!tokens.access_token.is_empty());
+
+    let again = approve(&spoken, "alice");
+    assert!(!again.status.success(), "a code signs in one box, once");
+}

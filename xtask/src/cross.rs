@@ -21,9 +21,16 @@ use anyhow::{Context, bail};
 
 use crate::util::{output, run as run_cmd, target_dir};
 
-/// The binaries that go on a box: the daemon, its command-line client and
-/// the UI.
-pub const BOX_BINARIES: [&str; 3] = ["ottboxd", "ottboxctl", "ottbox-ui"];
+/// The binaries that go on a box, with their packages: the daemon, its
+/// command-line client and the UI.
+pub const BOX_BINARIES: &[(&str, &str)] = &[
+    ("ottboxd", "ottboxd"),
+    ("ottboxd", "ottboxctl"),
+    ("ottbox-ui", "ottbox-ui"),
+];
+
+/// The headend, for a QEMU box that has its own (no traffic leaves it).
+pub const HEADEND_BINARY: (&str, &str) = ("ottbox-headend", "ottbox-headend");
 
 /// The cargo profile for the box (size first; see the workspace Cargo.toml).
 const PROFILE: &str = "release-box";
@@ -73,8 +80,8 @@ impl Arch {
 
 /// Sets up, builds, and prints the stripped size of each box binary.
 pub fn run(arch: Arch) -> anyhow::Result<()> {
-    let dir = build(arch)?;
-    for bin in BOX_BINARIES {
+    let dir = build(arch, BOX_BINARIES)?;
+    for (_, bin) in BOX_BINARIES {
         let size = std::fs::metadata(dir.join(bin))?.len();
         println!(
             "cross: {:<10} {bin:<10} {:>5.1} MB stripped",
@@ -85,16 +92,17 @@ pub fn run(arch: Arch) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds [`BOX_BINARIES`] for `arch`; returns the directory they are in.
-pub fn build(arch: Arch) -> anyhow::Result<PathBuf> {
+/// Builds `binaries` (package, binary) for `arch`; returns the directory
+/// they are in.
+pub fn build(arch: Arch, binaries: &[(&str, &str)]) -> anyhow::Result<PathBuf> {
     crate::setup::cross(arch.debian())?;
     let dev = unpack_dev(arch)?;
     let pkg_config_path = dev.join("pkgconfig");
     let mut cargo = Command::new("/usr/bin/cargo");
     cargo
         .args(["build", "--profile", PROFILE, "--target", arch.triple()])
-        .args(["-p", "ottboxd", "-p", "ottbox-ui"])
-        .args(BOX_BINARIES.iter().flat_map(|b| ["--bin", b]))
+        .args(binaries.iter().flat_map(|(package, _)| ["-p", package]))
+        .args(binaries.iter().flat_map(|(_, bin)| ["--bin", bin]))
         .current_dir(crate::util::root())
         .env("CARGO_TARGET_DIR", target_dir())
         .env("RUSTC", "/usr/bin/rustc")

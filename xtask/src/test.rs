@@ -56,7 +56,14 @@ fn all(stages: &mut Stages) -> anyhow::Result<()> {
     stages.run("yocto layer (oelint-adv, crate list)", yocto_layer)?;
     stages.run("cargo test", || {
         run_cmd(cargo().args(["test", "--workspace"]))
-    })
+    })?;
+    // The box's real targets: both ARM builds, then the arm64 one booted.
+    for arch in [crate::cross::Arch::Aarch64, crate::cross::Arch::Armv7] {
+        stages.run(&format!("cross {}", arch.triple()), || {
+            crate::cross::run(arch)
+        })?;
+    }
+    stages.run("qemu smoke (aarch64 guest)", crate::qemu::run)
 }
 
 /// The Yocto layer cannot be built here (no bitbake, no Yocto checkout), so

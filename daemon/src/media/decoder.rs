@@ -34,6 +34,24 @@ fn decodes_specific_caps(factory: &gst::ElementFactory) -> bool {
         .all(|t| !t.caps().is_any())
 }
 
+/// Fields that the parser in front of the decoder converts between
+/// (h264parse: `avc` and `byte-stream`, `au` and `nal`; aacparse: raw and
+/// ADTS), so they must not rule a decoder out. openh264, for one, takes
+/// only `byte-stream`, while MP4 carries `avc`.
+const CONVERTED_BY_PARSER: [&str; 3] = ["stream-format", "alignment", "codec_data"];
+
+/// What a decoder behind the stream's parser must accept: the demuxer's
+/// caps without the fields the parser converts.
+pub fn after_parser(caps: &gst::Caps) -> gst::Caps {
+    let mut caps = caps.clone();
+    for s in caps.make_mut().iter_mut() {
+        for field in CONVERTED_BY_PARSER {
+            s.remove_field(field);
+        }
+    }
+    caps
+}
+
 /// The decoder factories that take `caps`, best first.
 pub fn candidates(caps: &gst::Caps) -> Vec<gst::ElementFactory> {
     let mut list: Vec<gst::ElementFactory> =
@@ -75,6 +93,34 @@ mod tests {
             assert!(hw < sw, "hardware decoders sort before software ones");
         }
         assert!(make(&caps).is_some());
+    }
+
+    #[test]
+    fn decoders_that_need_another_stream_format_are_found_behind_the_parser() {
+        gst::init().expect("gstreamer");
+        let avc = gst::Caps::builder("video/x-h264")
+            .field("stream-format", "avc")
+            .field("alignment", "au")
+            .field("profile", "high")
+            .build();
+        let direct: Vec<String> = candidates(&avc)
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect();
+        let parsed: Vec<String> = candidates(&after_parser(&avc))
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect();
+        assert!(
+            direct.iter().all(|d| parsed.contains(d)),
+            "{direct:?} ⊄ {parsed:?}"
+        );
+        // openh264dec takes byte-stream only: found once the parser's
+        // conversions are set aside (skipped where it is not installed).
+        if gst::ElementFactory::find("openh264dec").is_some() {
+            assert!(!direct.contains(&"openh264dec".to_owned()));
+            assert!(parsed.contains(&"openh264dec".to_owned()), "{parsed:?}");
+        }
     }
 
     #[test]

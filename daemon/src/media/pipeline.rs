@@ -396,7 +396,7 @@ impl Branch {
         for field in ["original-media-type", "protection-system", "cipher-mode"] {
             clear.remove_field(field);
         }
-        let decoder = decoder::make(&gst::Caps::from(clear))
+        let decoder = decoder::make(&decoder::after_parser(&gst::Caps::from(clear)))
             .ok_or_else(|| PipelineError::MissingElement(format!("no decoder for {media}")))?;
         if self.kind == MediaKind::Video {
             let name = decoder

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::cross::{BOX_BINARIES, download};
+use crate::cross::{BOX_BINARIES, HEADEND_BINARY, download};
 use crate::util::{output, run as run_cmd, target_dir};
 
 /// The guest's PID 1: the smoke scenario.
@@ -34,6 +34,19 @@ messagebus:x:101:
 ottbox:x:102:viewer
 viewer:x:1000:
 stranger:x:1001:
+";
+
+/// The in-guest headend: HTTPS on loopback with its development CA, which
+/// the box is told to trust; no edges, so the origin serves the media.
+const HEADEND_CONFIG: &str = "listen = \"127.0.0.1:8443\"
+public_url = \"https://localhost:8443\"
+
+[tls]
+enabled = true
+names = [\"localhost\"]
+
+[auth]
+poll_interval_s = 1
 ";
 
 /// The multiarch library directory of arm64.
@@ -75,14 +88,37 @@ const PACKAGES: &[&str] = &[
     "libelf1",
     "libbz2-1.0",
     "liborc-0.4-0",
+    // The playback pipeline's plugins and theirs.
+    "gstreamer1.0-plugins-base",
+    "gstreamer1.0-plugins-good",
+    "gstreamer1.0-plugins-bad",
+    "libgstreamer-plugins-bad1.0-0",
+    "libopenh264-7",
+    "libfaad2",
+    "libstdc++6",
 ];
 
 /// The packages of [`PACKAGES`] that are architecture-independent (apt
 /// refuses them with an `:arm64` qualifier).
 const ARCH_ALL: &[&str] = &["dbus-system-bus-common"];
 
-/// GStreamer plugins the guest loads (files under `<LIBDIR>/gstreamer-1.0`).
-const PLUGINS: &[&str] = &["libgstcoreelements.so"];
+/// GStreamer plugins the guest loads (files under `<LIBDIR>/gstreamer-1.0`):
+/// what the playback pipeline (`daemon/src/media/pipeline.rs`) is made of,
+/// with software decoders standing in for a box's hardware ones (openh264
+/// for H.264, faad for AAC).
+const PLUGINS: &[&str] = &[
+    "libgstcoreelements.so",
+    "libgstapp.so",
+    "libgsttypefindfunctions.so",
+    "libgstisomp4.so",
+    "libgstvideoparsersbad.so",
+    "libgstaudioparsers.so",
+    "libgstopenh264.so",
+    "libgstfaad.so",
+    "libgstvideoconvertscale.so",
+    "libgstaudioconvert.so",
+    "libgstaudioresample.so",
+];
 
 /// The kernel and initramfs to boot.
 pub struct Image {
@@ -92,8 +128,9 @@ pub struct Image {
     pub initrd: PathBuf,
 }
 
-/// Builds the image from the box binaries in `bins`.
-pub fn build(bins: &Path) -> anyhow::Result<Image> {
+/// Builds the image from the arm64 binaries in `bins` and the headend data
+/// directory `headend_data` (served read-only from `/srv/headend`).
+pub fn build(bins: &Path, headend_data: &Path) -> anyhow::Result<Image> {
     let base = target_dir().join("qemu");
     let debs = base.join("debs");
     let pool = base.join("pool");
@@ -117,6 +154,8 @@ pub fn build(bins: &Path) -> anyhow::Result<Image> {
         "run",
         "tmp",
         "var/lib/ottbox",
+        "var/lib/ottbox-headend",
+        "srv",
         "root",
     ] {
         std::fs::create_dir_all(root.join(dir))?;
@@ -130,7 +169,7 @@ pub fn build(bins: &Path) -> anyhow::Result<Image> {
             &root.join("usr/bin/dbus-daemon"),
         )?,
     ];
-    for bin in BOX_BINARIES {
+    for (_, bin) in BOX_BINARIES.iter().chain([&HEADEND_BINARY]) {
         elfs.push(copy(&bins.join(bin), &root.join("usr/bin").join(bin))?);
     }
     let plugins = root.join(LIBDIR).join("gstreamer-1.0");
@@ -157,6 +196,18 @@ pub fn build(bins: &Path) -> anyhow::Result<Image> {
     copy(
         &crate::util::root().join("daemon/dist/io.ottbox.Daemon.conf"),
         &share.join("system.d/io.ottbox.Daemon.conf"),
+    )?;
+    run_cmd(
+        Command::new("cp")
+            .arg("-a")
+            .arg(headend_data)
+            .arg(root.join("srv/headend")),
+    )?;
+    std::fs::write(root.join("etc/ottbox-headend.toml"), HEADEND_CONFIG)?;
+    std::fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n")?;
+    std::fs::write(
+        root.join("etc/nsswitch.conf"),
+        "passwd: files\ngroup: files\nhosts: files\n",
     )?;
     std::fs::write(root.join("etc/passwd"), PASSWD)?;
     std::fs::write(root.join("etc/group"), GROUP)?;

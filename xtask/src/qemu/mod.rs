@@ -11,6 +11,7 @@
 //! qemu-user cannot be used for this on these machines (it hangs on the
 //! first thread); system emulation can (`../shared/PLATFORM-NOTES.md`).
 
+mod content;
 mod image;
 
 use std::io::{BufRead, BufReader};
@@ -23,13 +24,17 @@ use anyhow::{Context, bail};
 use crate::cross::Arch;
 
 /// The whole run must end in this time, or it is a failure (a hung guest).
-const TIMEOUT: Duration = Duration::from_secs(300);
+const TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Builds the image, boots it, and reports.
 pub fn run() -> anyhow::Result<()> {
+    crate::setup::run()?;
     crate::setup::qemu()?;
-    let bins = crate::cross::build(Arch::Aarch64)?;
-    let image = image::build(&bins)?;
+    let mut binaries = crate::cross::BOX_BINARIES.to_vec();
+    binaries.push(crate::cross::HEADEND_BINARY);
+    let bins = crate::cross::build(Arch::Aarch64, &binaries)?;
+    let data = content::prepare()?;
+    let image = image::build(&bins, &data)?;
     let report = boot(&image)?;
     report.print();
     if !report.passed {
