@@ -1,8 +1,12 @@
 //! `cargo xtask qemu`: boots the box's real arm64 binaries on an emulated
 //! Cortex-A53 and runs the smoke scenario in the guest.
 //!
-//! The image is a Debian arm64 kernel and an initramfs ([`image`]); PID 1
-//! is `init.sh`, which plays the smoke steps and powers off. The guest has
+//! The image is a Debian arm64 kernel and an initramfs ([`image`]) that
+//! also holds a cross-built headend with its data ([`content`]); PID 1 is
+//! `init.sh`, which plays the smoke steps and powers off: the bus, the
+//! daemon under its D-Bus policy, a box with no network and no config,
+//! then the headend, device login, home rows, and an encrypted title
+//! played through GStreamer to the end. The guest has
 //! no network device at all (`-nic none`): nothing it does can leave it.
 //! The host reads the serial console line by line, timestamps what the
 //! guest reports, and prints PASS or FAIL with the failing step, boot
@@ -52,8 +56,10 @@ struct Report {
     ready_s: Option<f64>,
     /// Host seconds from QEMU's start to the last smoke step.
     done_s: Option<f64>,
-    /// ottboxd's resident set, in kB, after the smoke steps.
+    /// ottboxd's resident set, in kB, after playing.
     rss_kb: Option<u64>,
+    /// Time to first frame of the encrypted title, in ms (guest clock).
+    ttff_ms: Option<f64>,
     /// Steps that passed, in order.
     steps: Vec<String>,
     /// The failing step and why.
@@ -81,6 +87,8 @@ impl Report {
             self.failed = Some(why.to_owned());
         } else if let Some(kb) = rest.strip_prefix("RSS ") {
             self.rss_kb = kb.trim().parse().ok();
+        } else if let Some(ms) = rest.strip_prefix("TTFF ") {
+            self.ttff_ms = ms.trim().parse().ok();
         } else if rest == "RESULT PASS" {
             self.passed = self.failed.is_none();
         }
@@ -102,6 +110,10 @@ impl Report {
                 kb as f64 / 1024.0
             ),
             None => println!("qemu: ottboxd RSS                   -"),
+        }
+        match self.ttff_ms {
+            Some(ms) => println!("qemu: time to first frame (emulated) {ms:.0} ms"),
+            None => println!("qemu: time to first frame (emulated) -"),
         }
         match (&self.failed, self.passed) {
             (Some(why), _) => println!("qemu: FAIL {why}"),
@@ -183,6 +195,7 @@ mod tests {
             (2.0, "SMOKE PASS no network"),
             (3.5, "SMOKE MARK ready 3.4"),
             (4.0, "SMOKE RSS 12345"),
+            (4.5, "SMOKE TTFF 128.7"),
             (5.0, "SMOKE MARK done 4.9"),
             (5.1, "SMOKE RESULT PASS"),
         ] {
@@ -194,6 +207,7 @@ mod tests {
             (Some(1.0), Some(3.5), Some(5.0))
         );
         assert_eq!(ok.rss_kb, Some(12345));
+        assert_eq!(ok.ttff_ms, Some(128.7));
 
         let mut bad = Report::default();
         bad.line("SMOKE FAIL dbus-daemon up: no socket", 2.0);
