@@ -36,6 +36,24 @@ pub fn command(bin: &Path, data_dir: &Path) -> Command {
     cmd
 }
 
+/// `ottbox-headend sample` of `videos` synthetic titles of `seconds` each,
+/// with the MovieLens catalog and views (from `../shared/reco`, or
+/// `$OTTBOX_RECO_DIR`: a worktree has no `../shared`).
+pub fn sample(bin: &Path, data_dir: &Path, videos: u32, seconds: u32) -> Command {
+    let reco = std::env::var_os("OTTBOX_RECO_DIR")
+        .map_or_else(|| root().join("../shared/reco"), PathBuf::from);
+    let mut cmd = command(bin, data_dir);
+    cmd.args(["sample", "--videos", &videos.to_string()])
+        .args(["--seconds", &seconds.to_string()])
+        .arg("--movies")
+        .arg(reco.join("movies.csv"))
+        .arg("--tags")
+        .arg(reco.join("tags.csv"))
+        .arg("--ratings")
+        .arg(reco.join("ratings.csv"));
+    cmd
+}
+
 /// A running `ottbox-headend serve`. Stopped (SIGTERM, then SIGKILL) when
 /// dropped; and, through the parent-death signal, also when xtask itself is
 /// killed, so it is never left orphaned.

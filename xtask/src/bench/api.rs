@@ -7,7 +7,7 @@ use std::process::Stdio;
 use anyhow::{Context, bail};
 
 use crate::headend;
-use crate::util::{Http, Scratch, root, run as run_cmd};
+use crate::util::{Http, Scratch, run as run_cmd};
 
 /// Concurrent clients.
 const CONNECTIONS: u32 = 200;
@@ -33,20 +33,9 @@ pub fn run() -> anyhow::Result<()> {
     };
     let scratch = Scratch::new("api")?;
     let data = scratch.path().join("data");
-    // `OTTBOX_RECO_DIR` overrides where MovieLens lives (a worktree has no
-    // `../shared`).
-    let reco = std::env::var_os("OTTBOX_RECO_DIR")
-        .map_or_else(|| root().join("../shared/reco"), std::path::PathBuf::from);
     println!("bench: sample catalog (1 video, 9,742 MovieLens titles and their views)");
     run_cmd(
-        headend::command(&bin, &data)
-            .args(["sample", "--videos", "1", "--seconds", "2"])
-            .arg("--movies")
-            .arg(reco.join("movies.csv"))
-            .arg("--tags")
-            .arg(reco.join("tags.csv"))
-            .arg("--ratings")
-            .arg(reco.join("ratings.csv"))
+        headend::sample(&bin, &data, 1, 2)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null()),
     )?;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use crate::headend;
-use crate::util::{root, run as run_cmd, target_dir};
+use crate::util::{run as run_cmd, target_dir};
 
 /// The account the guest's box signs in to (`init.sh` names it too).
 const ACCOUNT: &str = "viewer";
@@ -23,20 +23,9 @@ pub fn prepare() -> anyhow::Result<PathBuf> {
         return Ok(data);
     }
     let bin = headend::build(false)?;
-    let reco = root().join("../shared/reco");
     // One title of four seconds: under emulation every second of media
     // costs several of decoding.
-    run_cmd(
-        headend::command(&bin, &data)
-            .args(["sample", "--videos", "1", "--seconds", "4"])
-            .arg("--movies")
-            .arg(reco.join("movies.csv"))
-            .arg("--tags")
-            .arg(reco.join("tags.csv"))
-            .arg("--ratings")
-            .arg(reco.join("ratings.csv"))
-            .stdout(Stdio::null()),
-    )?;
+    run_cmd(headend::sample(&bin, &data, 1, 4).stdout(Stdio::null()))?;
     run_cmd(
         headend::command(&bin, &data)
             .args(["account", ACCOUNT, "--entitle", "*"])
