@@ -511,3 +511,32 @@ async fn a_broken_ad_is_skipped_and_seeking_over_a_mid_roll_plays_it_first() {
     assert_eq!(got[1].1, WATCHED, "the mid-roll");
     assert_eq!(got[2].1, ["error"], "the broken post-roll");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_not_licensed_where_the_box_is_is_refused_before_any_media() {
+    let (_, title, _, _) = MEDIA[0];
+    // The box connects from 127.0.0.1, which this headend places in region
+    // "us"; the sample media is licensed in "eu" only.
+    let lo = std::net::IpAddr::from([127, 0, 0, 1]);
+    let headend = Headend::start_with_media(|c| {
+        for region in &mut c.regions {
+            region.cidrs.retain(|net| net.addr() != lo);
+            if region.name == "us" {
+                region.cidrs.push("127.0.0.1/32".parse().expect("net"));
+            }
+        }
+    })
+    .await;
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _daemon = setup("hls", &headend, &bus, &dir).await;
+    let conn = bus.connect().await;
+    let player = player_proxy(&conn).await;
+
+    let err = player.play(title, 0.0).await.expect_err("refused");
+    assert!(matches!(err, Error::RegionBlocked(_)), "{err:?}");
+    // Refused by the playback session, so no manifest or segment was ever
+    // asked for: the player never left "stopped".
+    assert_eq!(player.state().await.expect("state"), "stopped");
+    assert_eq!(player.position().await.expect("position"), 0.0);
+}
