@@ -540,3 +540,36 @@ async fn a_title_not_licensed_where_the_box_is_is_refused_before_any_media() {
     assert_eq!(player.state().await.expect("state"), "stopped");
     assert_eq!(player.position().await.expect("position"), 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ad_free_viewer_sees_the_title_and_no_ads() {
+    let (_, title, _, colour) = MEDIA[0];
+    let headend = Headend::start_with_media(common::ads).await;
+    let conn = headend.state.db.conn().expect("conn");
+    ottbox_headend::db::accounts::create(&conn, "viewer", true).expect("ad-free");
+    drop(conn);
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _daemon = setup("hls", &headend, &bus, &dir).await;
+    let player = player_proxy(&bus.connect().await).await;
+
+    player.play(title, 0.0).await.expect("Play");
+    // The title's own picture first, no pre-roll's.
+    eventually(10, "the title's picture", || async {
+        close_to(corner(&player).await, sample::palette(colour)).then_some(())
+    })
+    .await;
+    // Watched to the end, the ad state looked at ten times a second.
+    let mut breaks = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while player.state().await.expect("state") != "ended" {
+        assert!(std::time::Instant::now() < deadline, "the title never ended");
+        let b = player.ad_break().await.expect("ad break");
+        if !b.is_empty() {
+            breaks.push(b);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(breaks.is_empty(), "ad breaks for an ad-free viewer: {breaks:?}");
+    assert!(beacons(&headend).is_empty(), "no ad was tracked");
+}
