@@ -563,13 +563,64 @@ async fn an_ad_free_viewer_sees_the_title_and_no_ads() {
     let mut breaks = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while player.state().await.expect("state") != "ended" {
-        assert!(std::time::Instant::now() < deadline, "the title never ended");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the title never ended"
+        );
         let b = player.ad_break().await.expect("ad break");
         if !b.is_empty() {
             breaks.push(b);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(breaks.is_empty(), "ad breaks for an ad-free viewer: {breaks:?}");
+    assert!(
+        breaks.is_empty(),
+        "ad breaks for an ad-free viewer: {breaks:?}"
+    );
     assert!(beacons(&headend).is_empty(), "no ad was tracked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_network_gone_mid_title_is_a_stall_and_playback_goes_on_by_itself() {
+    let (_, title, _, colour) = MEDIA[0];
+    // The media comes through two nginx edges: both killed is the network
+    // gone (their connections drop, new ones are refused).
+    let mut headend = Headend::start_with_media_and_cdn(|_| {}).await;
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A one-second buffer, so that a few seconds without network drain it.
+    let _daemon = setup_with(
+        "hls",
+        &headend,
+        &bus,
+        &dir,
+        &[("OTTBOX_PLAYER_BUFFER_TARGET_S", "1")],
+    )
+    .await;
+    let player = player_proxy(&bus.connect().await).await;
+
+    player.play(title, 0.0).await.expect("Play");
+    wait_state(&player, "playing").await;
+    eventually(10, "the title's picture", || async {
+        close_to(corner(&player).await, sample::palette(colour)).then_some(())
+    })
+    .await;
+
+    for edge in ["eu-1", "eu-2"] {
+        headend.edge(edge).kill();
+    }
+    // The buffer runs out: a stall, not an error (wait_state fails on one),
+    // and it stays a stall while the network is gone.
+    wait_state(&player, "buffering").await;
+    let stalled_at = player.position().await.expect("position");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(player.state().await.expect("state"), "buffering");
+    assert!(stalled_at < 6.0, "stalled at {stalled_at} s of 6");
+
+    // The network is back: playback goes on by itself, to the end.
+    for edge in ["eu-1", "eu-2"] {
+        headend.edge(edge).restart().expect("edge back");
+    }
+    wait_state(&player, "ended").await;
+    assert!(player.position().await.expect("position") >= 5.9);
 }

@@ -21,5 +21,6 @@ pub mod cmcd;
 pub mod fetch;
 pub mod license;
 pub mod manifest;
+pub mod outage;
 pub mod route;
 pub mod session;

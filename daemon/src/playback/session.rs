@@ -15,7 +15,8 @@
 //!    [`PlayerConfig::buffer_target_s`] is buffered ahead of the playhead;
 //! 5. starts the clock once the first segment of every track is in, pauses
 //!    it when the buffer runs dry (a rebuffer, counted) and goes on when a
-//!    segment is back in;
+//!    segment is back in; a download that failed on every edge is tried
+//!    again later ([`Outage`]), so a network outage is at worst a stall;
 //! 6. obeys [`Command`]s: pause, resume, seek (a new pipeline fed from the
 //!    segment holding the target: the demuxer places it by its `tfdt`),
 //!    a quality cap, stop.
@@ -36,6 +37,7 @@ use super::cmcd::{Cmcd, ObjectType, Request, StreamFormat};
 use super::fetch::{FetchError, Fetcher};
 use super::license::{self, LicenseError};
 use super::manifest::{Limits, Presentation, Rendition, Scheme, Segment, TrackKind};
+use super::outage::Outage;
 use super::route::Router;
 use crate::account::Account;
 use crate::config::{ManifestChoice, PlayerConfig};
@@ -401,6 +403,7 @@ impl Run {
 
         // A command that arrived while the loop was waiting.
         let mut deferred: Option<Command> = None;
+        let mut outage = Outage::default();
         loop {
             // Commands first: a viewer's Pause must not wait for a download.
             let mut commands: Vec<Command> = deferred.take().into_iter().collect();
@@ -501,7 +504,9 @@ impl Run {
                 .filter(|(_, f)| !f.done)
                 .min_by(|a, b| a.1.fed_end.total_cmp(&b.1.fed_end))
                 .map(|(i, _)| i);
-            let Some(i) = behind.filter(|&i| feeds[i].fed_end - position < target) else {
+            // In an outage, nothing is fetched until the next try is due.
+            let due = !outage.waiting(Instant::now());
+            let Some(i) = behind.filter(|&i| due && feeds[i].fed_end - position < target) else {
                 // Idle: the time to ask the steering server, once playing.
                 if clock.first_frame {
                     router.steer().await;
@@ -561,10 +566,13 @@ impl Run {
                         duration_ms: None,
                         ..request
                     };
-                    let bytes = router
-                        .get(&init.url, init.range, &init_request)
-                        .await?
-                        .bytes;
+                    let bytes = match router.get(&init.url, init.range, &init_request).await {
+                        Ok(download) => download.bytes,
+                        Err(e) => {
+                            outage.failed(e, Instant::now())?;
+                            continue;
+                        }
+                    };
                     pipeline.push(feed.track, bytes)?;
                 }
                 if feed.current.is_some() && feed.kind == MediaKind::Video {
@@ -572,7 +580,14 @@ impl Run {
                 }
                 feed.current = Some(rendition);
             }
-            let download = router.get(&segment.url, segment.range, &request).await?;
+            let download = match router.get(&segment.url, segment.range, &request).await {
+                Ok(download) => download,
+                Err(e) => {
+                    outage.failed(e, Instant::now())?;
+                    continue;
+                }
+            };
+            outage.ended(Instant::now());
             if feed.kind == MediaKind::Video {
                 abr.on_download(download.bytes.len() as u64, download.elapsed.as_secs_f64());
                 let bw = feed.renditions[rendition].bandwidth as f64;
