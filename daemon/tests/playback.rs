@@ -624,3 +624,42 @@ async fn the_network_gone_mid_title_is_a_stall_and_playback_goes_on_by_itself() 
     wait_state(&player, "ended").await;
     assert!(player.position().await.expect("position") >= 5.9);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_license_server_error_is_a_clear_license_error_and_the_next_play_works() {
+    let (asset, title, _, _) = MEDIA[0];
+    let headend = Headend::start_with_media(|_| {}).await;
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _daemon = setup("hls", &headend, &bus, &dir).await;
+    let player = player_proxy(&bus.connect().await).await;
+
+    // The key store is damaged: the license server cannot unseal the key
+    // and answers 500.
+    let db = headend.state.db.conn().expect("conn");
+    let sealed: Vec<u8> = db
+        .query_row(
+            "SELECT sealed FROM content_keys WHERE asset_id = ?1",
+            [asset],
+            |r| r.get(0),
+        )
+        .expect("sealed key");
+    db.execute(
+        "UPDATE content_keys SET sealed = x'00' WHERE asset_id = ?1",
+        [asset],
+    )
+    .expect("damage");
+    player.play(title, 0.0).await.expect("Play");
+    wait_state(&player, "error").await;
+    let err = player.last_error().await.expect("last error");
+    assert!(err.starts_with("license."), "{err}");
+
+    // Repaired, the same title plays.
+    db.execute(
+        "UPDATE content_keys SET sealed = ?2 WHERE asset_id = ?1",
+        (asset, sealed.as_slice()),
+    )
+    .expect("repair");
+    player.play(title, 0.0).await.expect("Play");
+    wait_state(&player, "playing").await;
+}
