@@ -12,8 +12,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    AD_ASSET, Bus, Daemon, Headend, MEDIA, beacons, catalog_proxy, eventually, log_in,
-    player_proxy, session_proxy,
+    AD_ASSET, Bus, Daemon, Headend, LONG_MEDIA, LONG_MEDIA_S, MEDIA, beacons, catalog_proxy,
+    eventually, log_in, player_proxy, session_proxy,
 };
 use ottbox_headend::sample;
 use ottbox_protocol::dbus::{Error, Player1Proxy};
@@ -314,6 +314,8 @@ async fn killing_the_edge_mid_playback_moves_to_the_next_and_the_title_plays_to_
     wait_state(&player, "ended").await;
     assert_eq!(player.last_error().await.expect("LastError"), "");
     assert_eq!(player.edge().await.expect("Edge"), "eu-2");
+    let qoe = player.qoe().await.expect("Qoe");
+    assert_eq!(qoe["edge_switches"], 1.0, "{qoe:?}");
 
     // Both edges logged CMCD: the session, the title, what each object is.
     let before = headend.edge("eu-1").access_log();
@@ -662,4 +664,106 @@ async fn a_license_server_error_is_a_clear_license_error_and_the_next_play_works
     .expect("repair");
     player.play(title, 0.0).await.expect("Play");
     wait_state(&player, "playing").await;
+}
+
+/// Samples the player's state every 100 ms for `secs` seconds; panics on
+/// any state but `playing`.
+async fn stays_playing(player: &Player1Proxy<'_>, secs: u64, during: &str) {
+    let end = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        let state = player.state().await.expect("state");
+        let at = player.position().await.expect("position");
+        assert_eq!(state, "playing", "{during}, at {at:.1} s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ten_second_outage_inside_the_buffer_is_not_even_a_stall() {
+    let (_, title, _, colour) = LONG_MEDIA;
+    let mut headend = Headend::start_with_media_and_cdn(|_| {}).await;
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 16 s of buffer in a 20 s title: a 10 s outage leaves some to spare.
+    let _daemon = setup_with(
+        "hls",
+        &headend,
+        &bus,
+        &dir,
+        &[("OTTBOX_PLAYER_BUFFER_TARGET_S", "16")],
+    )
+    .await;
+    let player = player_proxy(&bus.connect().await).await;
+
+    player.play(title, 0.0).await.expect("Play");
+    wait_state(&player, "playing").await;
+    eventually(10, "15 s buffered", || async {
+        (player.buffer().await.ok()? >= 15.0).then_some(())
+    })
+    .await;
+
+    for edge in ["eu-1", "eu-2"] {
+        headend.edge(edge).kill();
+    }
+    stays_playing(&player, 10, "with the network gone").await;
+    for edge in ["eu-1", "eu-2"] {
+        headend.edge(edge).restart().expect("edge back");
+    }
+    let c = corner(&player).await;
+    assert!(
+        close_to(c, sample::palette(colour)),
+        "after the outage: {c:?}"
+    );
+    wait_state(&player, "ended").await;
+    assert!(player.position().await.expect("position") >= f64::from(LONG_MEDIA_S) - 0.1);
+    let qoe = player.qoe().await.expect("Qoe");
+    assert_eq!(qoe["rebuffers"], 0.0, "{qoe:?}");
+    assert_eq!(player.last_error().await.expect("LastError"), "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_slowed_to_a_tenth_is_left_for_the_next_without_a_stall() {
+    let (_, title, _, colour) = LONG_MEDIA;
+    // 8 Mbit/s links, each edge its own: about seven times the top rung.
+    const RATE: u64 = 1_000_000;
+    let headend = Headend::start_with_media_and_links(|_| {}).await;
+    for edge in ["eu-1", "eu-2"] {
+        headend.link(edge).set_rate(Some(RATE));
+    }
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _daemon = setup_with(
+        "hls",
+        &headend,
+        &bus,
+        &dir,
+        &[("OTTBOX_PLAYER_BUFFER_TARGET_S", "8")],
+    )
+    .await;
+    let player = player_proxy(&bus.connect().await).await;
+
+    player.play(title, 0.0).await.expect("Play");
+    wait_state(&player, "playing").await;
+    // A few segments at the full rate: what eu-1 is measured against.
+    eventually(10, "8 s buffered", || async {
+        (player.buffer().await.ok()? >= 7.5).then_some(())
+    })
+    .await;
+    assert_eq!(player.edge().await.expect("Edge"), "eu-1");
+
+    // eu-1 slows to a tenth, connections kept: no error tells the box.
+    headend.link("eu-1").set_rate(Some(RATE / 10));
+    eventually(30, "the box on eu-2", || async {
+        let state = player.state().await.ok()?;
+        assert_eq!(state, "playing", "while eu-1 is slow");
+        (player.edge().await.ok()? == "eu-2").then_some(())
+    })
+    .await;
+    let c = corner(&player).await;
+    assert!(close_to(c, sample::palette(colour)), "on eu-2: {c:?}");
+    wait_state(&player, "ended").await;
+    let qoe = player.qoe().await.expect("Qoe");
+    assert_eq!(qoe["rebuffers"], 0.0, "{qoe:?}");
+    assert!(qoe["edge_switches"] >= 1.0, "{qoe:?}");
+    assert_eq!(player.last_error().await.expect("LastError"), "");
 }

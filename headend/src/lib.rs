@@ -22,6 +22,7 @@ pub mod db;
 pub mod devices;
 pub mod ingest;
 pub mod keystore;
+pub mod link;
 pub mod poster;
 pub mod reco;
 pub mod region;

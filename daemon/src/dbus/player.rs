@@ -204,6 +204,8 @@ impl PlayerIface {
             ("switches".to_owned(), f64::from(q.switches)),
             ("average_bitrate".to_owned(), q.average_bitrate),
             ("dropped_frames".to_owned(), q.dropped_frames as f64),
+            ("edge_switches".to_owned(), f64::from(q.edge_switches)),
+            ("edge_switch_ms".to_owned(), q.edge_switch_ms),
         ])
     }
 }

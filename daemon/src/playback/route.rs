@@ -31,6 +31,16 @@ const ATTEMPTS: u32 = 3;
 /// Bodies smaller than this say nothing about an edge's throughput.
 const MEASURABLE_BYTES: usize = 16 * 1024;
 
+/// How often, and how slowly, a playback moved between edges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EdgeSwitches {
+    /// Downloads served by another edge than the one before.
+    pub count: u32,
+    /// The longest a download took from its first failed request to its
+    /// arrival from the next edge: what a failover costs the buffer.
+    pub longest: Duration,
+}
+
 /// Routes one playback's requests over its edges.
 #[derive(Debug)]
 pub struct Router {
@@ -43,6 +53,9 @@ pub struct Router {
     /// Each edge's manifest URL, in the same order.
     manifests: Vec<String>,
     steering: Option<SteeringClient>,
+    /// The edge that served the last successful download.
+    served_by: Option<usize>,
+    switches: EdgeSwitches,
 }
 
 impl Router {
@@ -92,12 +105,19 @@ impl Router {
             bases: bases(&manifests),
             manifests,
             steering,
+            served_by: None,
+            switches: EdgeSwitches::default(),
         })
     }
 
     /// The name of the edge the next request goes to.
     pub fn edge(&self) -> &str {
         self.selector.select(Instant::now()).name
+    }
+
+    /// The moves between edges so far.
+    pub fn switches(&self) -> EdgeSwitches {
+        self.switches
     }
 
     /// The selected edge's manifest URL.
@@ -120,6 +140,7 @@ impl Router {
         request: &Request,
     ) -> Result<Download, FetchError> {
         let mut attempt = 1;
+        let mut first_failure: Option<Instant> = None;
         loop {
             let now = Instant::now();
             let edge = self.selector.select(now).index;
@@ -136,8 +157,12 @@ impl Router {
             };
             self.selector.report(edge, outcome, Instant::now());
             match result {
-                Ok(d) => return Ok(d),
+                Ok(d) => {
+                    self.served(edge, first_failure);
+                    return Ok(d);
+                }
                 Err(e) if e.is_transient() && attempt < ATTEMPTS => {
+                    first_failure.get_or_insert(now);
                     let next = self.selector.select(Instant::now()).index;
                     tracing::info!(
                         error = %e,
@@ -188,6 +213,18 @@ impl Router {
                 client.on_failure(Instant::now());
             }
         }
+    }
+
+    /// Counts a download that `edge` served, after a failed request made
+    /// at `failed_at` if there was one.
+    fn served(&mut self, edge: usize, failed_at: Option<Instant>) {
+        if self.served_by.is_some_and(|before| before != edge) {
+            self.switches.count += 1;
+            if let Some(at) = failed_at {
+                self.switches.longest = self.switches.longest.max(at.elapsed());
+            }
+        }
+        self.served_by = Some(edge);
     }
 
     /// `url` moved to edge `to`'s base, if it is on one of the edges.

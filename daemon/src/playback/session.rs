@@ -142,6 +142,11 @@ pub struct Qoe {
     pub average_bitrate: f64,
     /// Frames the sink dropped as late.
     pub dropped_frames: u64,
+    /// Times the media moved to another CDN edge.
+    pub edge_switches: u32,
+    /// The longest a download took from its first failed request to its
+    /// arrival from another edge, milliseconds (0 without such a failover).
+    pub edge_switch_ms: f64,
 }
 
 /// What the engine publishes.
@@ -395,7 +400,6 @@ impl Run {
             f.seek(from);
         }
         let mut clock = Clock::new(t0, from, duration);
-        let mut bitrate_time = (0.0_f64, 0.0_f64); // (bit/s × s, s)
         self.status.send_modify(|s| {
             s.duration_s = duration;
             s.position_s = from;
@@ -440,17 +444,8 @@ impl Run {
             if let Some(event) = pipeline.poll().into_iter().next() {
                 match event {
                     PipelineEvent::Eos => {
-                        self.publish(
-                            &clock,
-                            &pipeline,
-                            &abr,
-                            &feeds,
-                            bitrate_time,
-                            State::Ended,
-                            duration,
-                            0.0,
-                            router.edge(),
-                        );
+                        clock.ended = true;
+                        self.publish(&clock, &pipeline, &abr, &feeds, &router, 0.0);
                         self.save_bandwidth(&abr);
                         return Ok(());
                     }
@@ -479,18 +474,7 @@ impl Run {
                 self.engine.config.start_buffer_s,
                 &feeds,
             )?;
-            let state = clock.state();
-            self.publish(
-                &clock,
-                &pipeline,
-                &abr,
-                &feeds,
-                bitrate_time,
-                state,
-                duration,
-                buffer,
-                router.edge(),
-            );
+            self.publish(&clock, &pipeline, &abr, &feeds, &router, buffer);
 
             // Feed the track furthest behind, up to the buffer target.
             let target = if start.preview {
@@ -591,8 +575,8 @@ impl Run {
             if feed.kind == MediaKind::Video {
                 abr.on_download(download.bytes.len() as u64, download.elapsed.as_secs_f64());
                 let bw = feed.renditions[rendition].bandwidth as f64;
-                bitrate_time.0 += bw * segment.duration;
-                bitrate_time.1 += segment.duration;
+                clock.bitrate_time.0 += bw * segment.duration;
+                clock.bitrate_time.1 += segment.duration;
             }
             pipeline.push(feed.track, download.bytes)?;
             feed.fed_end = segment.start + segment.duration;
@@ -604,19 +588,18 @@ impl Run {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Publishes where the playback is, if anything changed.
     fn publish(
         &self,
         clock: &Clock,
         pipeline: &Pipeline,
         abr: &Abr,
         feeds: &[Feed],
-        bitrate_time: (f64, f64),
-        state: State,
-        duration: f64,
+        router: &Router,
         buffer: f64,
-        edge: &str,
     ) {
+        let state = clock.state();
+        let duration = clock.duration;
         let rung = abr.current().unwrap_or(0);
         let (rendition, bitrate) = feeds[0]
             .renditions
@@ -634,10 +617,14 @@ impl Run {
             clock.position(pipeline)
         };
         let mut qoe = clock.qoe;
-        if bitrate_time.1 > 0.0 {
-            qoe.average_bitrate = bitrate_time.0 / bitrate_time.1;
+        let (bit_seconds, seconds) = clock.bitrate_time;
+        if seconds > 0.0 {
+            qoe.average_bitrate = bit_seconds / seconds;
         }
         qoe.dropped_frames = pipeline.dropped_frames();
+        let switches = router.switches();
+        qoe.edge_switches = switches.count;
+        qoe.edge_switch_ms = switches.longest.as_secs_f64() * 1000.0;
         let next = Status {
             state,
             position_s: position,
@@ -646,7 +633,7 @@ impl Run {
             bitrate,
             buffer_s: buffer,
             decoder: pipeline.decoder().unwrap_or_default(),
-            edge: edge.to_owned(),
+            edge: router.edge().to_owned(),
             error: None,
             qoe,
         };
@@ -687,6 +674,10 @@ struct Clock {
     ran_s: f64,
     run_since: Option<Instant>,
     duration: f64,
+    /// The end of stream came out of the pipeline.
+    ended: bool,
+    /// The video fetched: (declared bit/s × media seconds, media seconds).
+    bitrate_time: (f64, f64),
     qoe: Qoe,
 }
 
@@ -703,6 +694,8 @@ impl Clock {
             ran_s: 0.0,
             run_since: None,
             duration,
+            ended: false,
+            bitrate_time: (0.0, 0.0),
             qoe: Qoe::default(),
         }
     }
@@ -724,7 +717,9 @@ impl Clock {
     }
 
     fn state(&self) -> State {
-        if !self.first_frame && self.stalled_since.is_none() && !self.running {
+        if self.ended {
+            State::Ended
+        } else if !self.first_frame && self.stalled_since.is_none() && !self.running {
             State::Loading
         } else if self.paused {
             State::Paused

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use ottbox_headend::cdn_edge::{CdnEdge, EdgeSpec};
 use ottbox_headend::config::{Config, EdgeConfig};
+use ottbox_headend::link::Link;
 use ottbox_headend::server::{self, AppState};
 use ottbox_protocol::dbus::{Catalog1Proxy, Player1Proxy, Session1Proxy};
 
@@ -44,20 +45,23 @@ pub struct Headend {
     /// unless started with edges); kill and restart them through
     /// [`Headend::edge`].
     pub edges: Vec<CdnEdge>,
+    /// The emulated links in front of the edges, by edge name (empty
+    /// unless started with [`Headend::start_with_media_and_links`]).
+    pub links: Vec<(String, Link)>,
     _dir: tempfile::TempDir,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Headend {
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> Self {
-        Self::start_in(tempfile::tempdir().expect("tempdir"), &[], tweak).await
+        Self::start_in(tempfile::tempdir().expect("tempdir"), &[], false, tweak).await
     }
 
     /// A headend whose titles `ml-6` (`sample-0`, cenc, palette 0) and
     /// `ml-1` (`sample-1`, cbcs, palette 1) have real encrypted media: see
     /// [`MEDIA`].
     pub async fn start_with_media(tweak: impl FnOnce(&mut Config)) -> Self {
-        Self::start_in(media_dir(), &[], tweak).await
+        Self::start_in(media_dir(), &[], false, tweak).await
     }
 
     /// [`Headend::start_with_edges`] with [`DEFAULT_EDGES`].
@@ -72,17 +76,26 @@ impl Headend {
         tweak: impl FnOnce(&mut Config),
         edges: &[(&str, &[&str])],
     ) -> Self {
-        Self::start_in(tempfile::tempdir().expect("tempdir"), edges, tweak).await
+        Self::start_in(tempfile::tempdir().expect("tempdir"), edges, false, tweak).await
     }
 
     /// [`Headend::start_with_media`] behind [`DEFAULT_EDGES`].
     pub async fn start_with_media_and_cdn(tweak: impl FnOnce(&mut Config)) -> Self {
-        Self::start_in(media_dir(), &DEFAULT_EDGES, tweak).await
+        Self::start_in(media_dir(), &DEFAULT_EDGES, false, tweak).await
+    }
+
+    /// [`Headend::start_with_media_and_cdn`] with the box reaching each
+    /// edge through an emulated [`Link`] (unlimited until
+    /// [`Headend::link`]`.set_rate`): the way to slow one edge down
+    /// without cutting its connections.
+    pub async fn start_with_media_and_links(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_in(media_dir(), &DEFAULT_EDGES, true, tweak).await
     }
 
     async fn start_in(
         dir: tempfile::TempDir,
         edges: &[(&str, &[&str])],
+        with_links: bool,
         tweak: impl FnOnce(&mut Config),
     ) -> Self {
         let lo = std::net::IpAddr::from([127, 0, 0, 1]);
@@ -98,6 +111,13 @@ impl Headend {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let mut links = Vec::new();
+        if with_links {
+            for (name, _, port) in &plan {
+                let link = Link::start(SocketAddr::new(lo, *port)).await.expect("link");
+                links.push((name.clone(), link));
+            }
+        }
         let mut config = Config {
             data_dir: dir.path().to_owned(),
             public_url: format!("http://{addr}"),
@@ -108,10 +128,17 @@ impl Headend {
             config.proxy.trusted = vec![format!("{EDGE_SOURCE}/32").parse().expect("net")];
             config.edges = plan
                 .iter()
-                .map(|(name, regions, port)| EdgeConfig {
-                    name: name.clone(),
-                    url: format!("http://127.0.0.1:{port}"),
-                    regions: regions.clone(),
+                .map(|(name, regions, port)| {
+                    // The box goes through the edge's link when there is one.
+                    let port = links
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map_or(*port, |(_, l)| l.addr().port());
+                    EdgeConfig {
+                        name: name.clone(),
+                        url: format!("http://127.0.0.1:{port}"),
+                        regions: regions.clone(),
+                    }
                 })
                 .collect();
         }
@@ -137,6 +164,7 @@ impl Headend {
             addr,
             state,
             edges,
+            links,
             _dir: dir,
             task: None,
         };
@@ -150,6 +178,15 @@ impl Headend {
             .iter_mut()
             .find(|e| e.name() == name)
             .unwrap_or_else(|| panic!("no edge {name}"))
+    }
+
+    /// The link in front of the edge called `name`.
+    pub fn link(&self, name: &str) -> &Link {
+        self.links
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, l)| l)
+            .unwrap_or_else(|| panic!("no link to {name}"))
     }
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
@@ -302,6 +339,13 @@ pub const MEDIA: [(&str, &str, ottbox_headend::config::Scheme, usize); 2] = [
     ("sample-1", "ml-1", ottbox_headend::config::Scheme::Cbcs, 1),
 ];
 
+/// A longer title with real media, as in [`MEDIA`]: twenty seconds, so
+/// that a buffer of many seconds and a long outage fit inside it.
+pub const LONG_MEDIA: (&str, &str, ottbox_headend::config::Scheme, usize) =
+    ("sample-2", "ml-2", ottbox_headend::config::Scheme::Cenc, 2);
+/// [`LONG_MEDIA`]'s running time, seconds.
+pub const LONG_MEDIA_S: u32 = 20;
+
 /// The clear ad creative in every [`media_template`].
 pub const AD_ASSET: &str = "test-ad";
 
@@ -359,9 +403,12 @@ fn media_template() -> &'static Path {
             let master =
                 ottbox_headend::keystore::MasterKey::load_or_create(&config.master_key_path())
                     .expect("master key");
-            for (asset, _, scheme, colour) in MEDIA {
+            let titles = MEDIA.map(|m| (m, 6)).into_iter();
+            for ((asset, _, scheme, colour), seconds) in titles.chain([(LONG_MEDIA, LONG_MEDIA_S)])
+            {
                 let mezz = dir.path().join(format!("{asset}.mp4"));
-                ottbox_headend::sample::generate(&config, colour, 6, &mezz).expect("mezzanine");
+                ottbox_headend::sample::generate(&config, colour, seconds, &mezz)
+                    .expect("mezzanine");
                 let opts = IngestOptions {
                     scheme,
                     ladder: ottbox_headend::config::tiny_ladder(),

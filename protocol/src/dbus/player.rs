@@ -109,8 +109,10 @@ pub trait Player1 {
 
     /// QoE of the current (or last) playback: `time_to_first_frame_ms`,
     /// `rebuffers`, `rebuffer_s`, `switches`, `average_bitrate`,
-    /// `dropped_frames`, each a number (time to first frame is -1 until
-    /// there is one).
+    /// `dropped_frames`, `edge_switches` (moves to another CDN edge),
+    /// `edge_switch_ms` (the longest a download took from a failed request
+    /// to its arrival from the next edge), each a number (time to first
+    /// frame is -1 until there is one).
     #[zbus(property)]
     fn qoe(&self) -> zbus::Result<std::collections::HashMap<String, f64>>;
 }

@@ -1,0 +1,204 @@
+//! An emulated network link on loopback: a TCP proxy in front of a server
+//! (a CDN edge) whose downstream rate can be changed while connections are
+//! open, for tests and benches of what a box does when its CDN slows down.
+//!
+//! nginx's own `limit_rate` is per request, lets the first second's worth
+//! of bytes through at once (so a small segment is never slowed) and only
+//! changes on reload, which drops connections. A link is what a viewer's
+//! access line is: one bottleneck shared by every connection through it,
+//! changed under a live connection without cutting it.
+//!
+//! ```no_run
+//! # async fn demo(edge: std::net::SocketAddr) -> std::io::Result<()> {
+//! let link = ottbox_headend::link::Link::start(edge).await?;
+//! // Clients connect to link.addr() instead of the edge.
+//! link.set_rate(Some(125_000)); // 1 Mbit/s from now on
+//! link.set_rate(None); // as fast as loopback goes
+//! # Ok(()) }
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+
+/// The most bytes relayed in one step: small enough that a slow rate is
+/// paced smoothly rather than in bursts.
+const CHUNK: usize = 4096;
+/// `rate` when the link is unlimited.
+const UNLIMITED: u64 = 0;
+
+/// The shared bottleneck: its rate and when it is next free.
+#[derive(Debug)]
+struct Shaper {
+    /// Bytes per second downstream; [`UNLIMITED`] for no limit.
+    rate: AtomicU64,
+    /// When the link has sent everything handed to it so far.
+    free_at: Mutex<Instant>,
+}
+
+impl Shaper {
+    /// Waits until `bytes` more may go out, as a link of the current rate
+    /// would send them after what it already carries.
+    async fn admit(&self, bytes: usize) {
+        let rate = self.rate.load(Ordering::Relaxed);
+        if rate == UNLIMITED {
+            return;
+        }
+        let done = {
+            let mut free_at = self.free_at.lock().unwrap_or_else(|e| e.into_inner());
+            let start = (*free_at).max(Instant::now());
+            *free_at = start + Duration::from_secs_f64(bytes as f64 / rate as f64);
+            *free_at
+        };
+        tokio::time::sleep_until(done).await;
+    }
+}
+
+/// A running link. Its connections close when it is dropped.
+#[derive(Debug)]
+pub struct Link {
+    addr: SocketAddr,
+    shaper: Arc<Shaper>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Link {
+    /// Listens on a free loopback port and relays every connection to
+    /// `target`, unlimited until [`Link::set_rate`].
+    pub async fn start(target: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind((target.ip(), 0)).await?;
+        let addr = listener.local_addr()?;
+        let shaper = Arc::new(Shaper {
+            rate: AtomicU64::new(UNLIMITED),
+            free_at: Mutex::new(Instant::now()),
+        });
+        let task = tokio::spawn(accept(listener, target, shaper.clone()));
+        Ok(Self { addr, shaper, task })
+    }
+
+    /// Where clients connect.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Limits the downstream (server to client) rate to `bytes_per_s`, or
+    /// lifts the limit with `None`; open connections follow at once.
+    pub fn set_rate(&self, bytes_per_s: Option<u64>) {
+        let rate = bytes_per_s.map_or(UNLIMITED, |r| r.max(1));
+        self.shaper.rate.store(rate, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn accept(listener: TcpListener, target: SocketAddr, shaper: Arc<Shaper>) {
+    let mut relays = tokio::task::JoinSet::new();
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            // Out of descriptors, most likely: let connections finish.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        // Finished relays are reaped here, so the set stays small.
+        while relays.try_join_next().is_some() {}
+        relays.spawn(relay(client, target, shaper.clone()));
+    }
+}
+
+/// One connection: upstream as it comes, downstream through the shaper.
+/// A server that is gone closes the client's connection, as a dead host
+/// behind a router would reset it.
+async fn relay(mut client: TcpStream, target: SocketAddr, shaper: Arc<Shaper>) {
+    let Ok(mut server) = TcpStream::connect(target).await else {
+        return;
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let (mut client_read, mut client_write) = client.split();
+    let (mut server_read, mut server_write) = server.split();
+    let up = tokio::io::copy(&mut client_read, &mut server_write);
+    let down = async {
+        let mut buf = vec![0_u8; CHUNK];
+        loop {
+            let n = server_read.read(&mut buf).await?;
+            if n == 0 {
+                return client_write.shutdown().await;
+            }
+            shaper.admit(n).await;
+            client_write.write_all(&buf[..n]).await?;
+        }
+    };
+    // Either side ending ends the connection.
+    tokio::select! {
+        _ = up => {}
+        _ = down => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that sends `size` bytes to each connection and closes it.
+    async fn sender(size: usize) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let _ = s.write_all(&vec![7_u8; size]).await;
+                });
+            }
+        });
+        addr
+    }
+
+    async fn fetch(addr: SocketAddr) -> Vec<u8> {
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        let mut body = Vec::new();
+        s.read_to_end(&mut body).await.expect("read");
+        body
+    }
+
+    #[tokio::test]
+    async fn relays_every_byte_unlimited_and_limited() {
+        let link = Link::start(sender(100_000).await).await.expect("link");
+        assert_eq!(fetch(link.addr()).await, vec![7_u8; 100_000]);
+        link.set_rate(Some(1_000_000));
+        assert_eq!(fetch(link.addr()).await, vec![7_u8; 100_000]);
+    }
+
+    #[tokio::test]
+    async fn a_limited_link_takes_at_least_size_over_rate() {
+        // A lower bound only: a busy machine makes it slower, never faster.
+        let link = Link::start(sender(64_000).await).await.expect("link");
+        link.set_rate(Some(128_000));
+        let t0 = std::time::Instant::now();
+        let (a, b) = tokio::join!(fetch(link.addr()), fetch(link.addr()));
+        assert_eq!(a.len() + b.len(), 128_000);
+        // Two connections share the one bottleneck: 128 kB at 128 kB/s.
+        assert!(
+            t0.elapsed() >= Duration::from_millis(950),
+            "{:?}",
+            t0.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dead_server_closes_the_client_connection() {
+        let port = crate::cdn_edge::free_port([127, 0, 0, 1].into()).expect("port");
+        let link = Link::start(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .expect("link");
+        assert!(fetch(link.addr()).await.is_empty());
+    }
+}
