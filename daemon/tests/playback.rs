@@ -355,6 +355,21 @@ const WATCHED: [&str; 6] = [
     "complete",
 ];
 
+/// MPRIS `CanSeek`, as a desktop media applet reads it.
+async fn mpris_can_seek(bus: &Bus) -> bool {
+    let conn = bus.connect().await;
+    let props = zbus::fdo::PropertiesProxy::builder(&conn)
+        .destination("org.mpris.MediaPlayer2.ottbox")
+        .path("/org/mpris/MediaPlayer2")
+        .build()
+        .await
+        .expect("properties proxy");
+    let name =
+        zbus::names::InterfaceName::try_from("org.mpris.MediaPlayer2.Player").expect("iface");
+    let value = props.get(name, "CanSeek").await.expect("CanSeek");
+    bool::try_from(value).expect("a boolean")
+}
+
 /// Waits for the ad break on screen to be `want` ("" for none) and the
 /// player to be playing.
 async fn wait_break(player: &Player1Proxy<'_>, want: &str) {
@@ -425,8 +440,11 @@ async fn ads_play_before_half_way_through_and_after_the_title_and_are_tracked() 
         player.position().await.expect("position") < 0.1,
         "the title's position"
     );
+    // MPRIS clients grey out their seek bar for it.
+    assert!(!mpris_can_seek(&bus).await, "CanSeek during the pre-roll");
 
     wait_break(&player, "").await;
+    assert!(mpris_can_seek(&bus).await, "CanSeek in the title");
     let c = corner(&player).await;
     assert!(
         close_to(c, sample::palette(colour)),
@@ -684,7 +702,7 @@ async fn a_ten_second_outage_inside_the_buffer_is_not_even_a_stall() {
     let mut headend = Headend::start_with_media_and_cdn(|_| {}).await;
     let bus = Bus::open();
     let dir = tempfile::tempdir().expect("tempdir");
-    // 16 s of buffer in a 20 s title: a 10 s outage leaves some to spare.
+    // 16 s of buffer: a 10 s outage leaves some to spare.
     let _daemon = setup_with(
         "hls",
         &headend,
@@ -766,4 +784,56 @@ async fn an_edge_slowed_to_a_tenth_is_left_for_the_next_without_a_stall() {
     assert_eq!(qoe["rebuffers"], 0.0, "{qoe:?}");
     assert!(qoe["edge_switches"] >= 1.0, "{qoe:?}");
     assert_eq!(player.last_error().await.expect("LastError"), "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_link_moves_down_the_ladder_and_back_up_without_a_stall() {
+    let (_, title, _, colour) = LONG_MEDIA;
+    let headend = Headend::start_with_media_and_links(|_| {}).await;
+    // The viewer's own line, so both edges alike: 8 Mbit/s, then 800
+    // kbit/s (under the 720p variant's 1,328), then back.
+    let set_rate = |rate: u64| {
+        for edge in ["eu-1", "eu-2"] {
+            headend.link(edge).set_rate(Some(rate));
+        }
+    };
+    set_rate(1_000_000);
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _daemon = setup_with(
+        "hls",
+        &headend,
+        &bus,
+        &dir,
+        &[("OTTBOX_PLAYER_BUFFER_TARGET_S", "8")],
+    )
+    .await;
+    let player = player_proxy(&bus.connect().await).await;
+
+    player.play(title, 0.0).await.expect("Play");
+    wait_state(&player, "playing").await;
+    eventually(10, "the top rung", || async {
+        (player.rendition().await.ok()? == "1280x720").then_some(())
+    })
+    .await;
+
+    set_rate(100_000);
+    let low = eventually(20, "a lower rung", || async {
+        assert_eq!(player.state().await.ok()?, "playing", "on the slow line");
+        let rendition = player.rendition().await.ok()?;
+        (rendition != "1280x720").then_some(rendition)
+    })
+    .await;
+    let c = corner(&player).await;
+    assert!(close_to(c, sample::palette(colour)), "at {low}: {c:?}");
+
+    set_rate(1_000_000);
+    eventually(20, "the top rung again", || async {
+        (player.rendition().await.ok()? == "1280x720").then_some(())
+    })
+    .await;
+    wait_state(&player, "ended").await;
+    let qoe = player.qoe().await.expect("Qoe");
+    assert!(qoe["switches"] >= 2.0, "{qoe:?}");
+    assert_eq!(qoe["rebuffers"], 0.0, "{qoe:?}");
 }

@@ -246,9 +246,13 @@ impl MprisPlayer {
         true
     }
 
+    /// Not during an ad: [`Player::command`](crate::player::Player::command)
+    /// refuses a seek until it ends, and MPRIS clients grey out their
+    /// seek bar on this.
     #[zbus(property)]
     fn can_seek(&self) -> bool {
-        true
+        let s = self.status();
+        !s.title_id.is_empty() && s.ad.is_none()
     }
 
     #[zbus(property)]
@@ -263,7 +267,8 @@ fn track_path(title_id: &str) -> String {
     format!("/io/ottbox/title/t{}", hex::encode(title_id))
 }
 
-/// Emits `PropertiesChanged` for PlaybackStatus and Metadata when they change.
+/// Emits `PropertiesChanged` for PlaybackStatus, Metadata, CanPlay and
+/// CanSeek when they change.
 pub(super) fn forward(
     conn: Connection,
     mut status: watch::Receiver<PlayerStatus>,
@@ -276,6 +281,7 @@ pub(super) fn forward(
             if now.state == last.state
                 && now.title_id == last.title_id
                 && now.engine.duration_s == last.engine.duration_s
+                && now.ad.is_some() == last.ad.is_some()
             {
                 continue;
             }
@@ -291,6 +297,7 @@ pub(super) fn forward(
             let _ = me.playback_status_changed(emitter).await;
             let _ = me.metadata_changed(emitter).await;
             let _ = me.can_play_changed(emitter).await;
+            let _ = me.can_seek_changed(emitter).await;
             last = now;
         }
     });

@@ -339,12 +339,13 @@ pub const MEDIA: [(&str, &str, ottbox_headend::config::Scheme, usize); 2] = [
     ("sample-1", "ml-1", ottbox_headend::config::Scheme::Cbcs, 1),
 ];
 
-/// A longer title with real media, as in [`MEDIA`]: twenty seconds, so
-/// that a buffer of many seconds and a long outage fit inside it.
+/// A longer title with real media, as in [`MEDIA`]: thirty seconds, so
+/// that a buffer of many seconds and a long outage, or a few ABR moves,
+/// fit inside it.
 pub const LONG_MEDIA: (&str, &str, ottbox_headend::config::Scheme, usize) =
     ("sample-2", "ml-2", ottbox_headend::config::Scheme::Cenc, 2);
 /// [`LONG_MEDIA`]'s running time, seconds.
-pub const LONG_MEDIA_S: u32 = 20;
+pub const LONG_MEDIA_S: u32 = 30;
 
 /// The clear ad creative in every [`media_template`].
 pub const AD_ASSET: &str = "test-ad";

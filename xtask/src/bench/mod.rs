@@ -9,6 +9,7 @@ use crate::util::run as run_cmd;
 
 mod api;
 mod decrypt;
+mod failover;
 mod ingest;
 mod license;
 mod ttff;
@@ -29,6 +30,9 @@ pub enum Bench {
     /// Play → first decoded frame, encrypted HLS and DASH, beside
     /// `playbin3` on the clear stream.
     Ttff,
+    /// The serving CDN edge killed mid-title, 20 times: switch time, the
+    /// download time lost and stall time.
+    Failover,
 }
 
 /// Runs one benchmark.
@@ -40,6 +44,7 @@ pub fn run(what: Bench) -> anyhow::Result<()> {
         Bench::Api => api::run(),
         Bench::Decrypt => decrypt::run(),
         Bench::Ttff => ttff::run(),
+        Bench::Failover => failover::run(),
     }
 }
 
