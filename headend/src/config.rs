@@ -92,6 +92,10 @@ pub struct AdsConfig {
     pub midrolls: Vec<f64>,
     /// Ads per mid-roll break (pre- and post-rolls have one).
     pub midroll_pod: usize,
+    /// The base URL that tracking beacons go to (an ad server's tracking
+    /// host, in front of this headend's `/api/v1/ads/track`); empty for
+    /// `public_url`.
+    pub tracking_url: String,
 }
 
 impl Default for AdsConfig {
@@ -101,6 +105,7 @@ impl Default for AdsConfig {
             creatives: vec!["ad-0".into(), "ad-1".into()],
             midrolls: vec![0.5],
             midroll_pod: 2,
+            tracking_url: String::new(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! An emulated network link on loopback: a TCP proxy in front of a server
-//! (a CDN edge) whose downstream rate can be changed while connections are
-//! open, for tests and benches of what a box does when its CDN slows down.
+//! (a CDN edge, an ad server) whose downstream rate can be changed while
+//! connections are open, and which can be cut and restored: for tests and
+//! benches of what a box does when its CDN slows down or a route is gone.
 //!
 //! nginx's own `limit_rate` is per request, lets the first second's worth
 //! of bytes through at once (so a small segment is never slowed) and only
@@ -14,6 +15,8 @@
 //! // Clients connect to link.addr() instead of the edge.
 //! link.set_rate(Some(125_000)); // 1 Mbit/s from now on
 //! link.set_rate(None); // as fast as loopback goes
+//! link.set_up(false); // cut: connections drop, new ones are closed at once
+//! link.set_up(true);
 //! # Ok(()) }
 //! ```
 
@@ -24,6 +27,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// The most bytes relayed in one step: small enough that a slow rate is
@@ -64,6 +68,8 @@ impl Shaper {
 pub struct Link {
     addr: SocketAddr,
     shaper: Arc<Shaper>,
+    /// Whether the link carries anything; relays watch it.
+    up: Arc<watch::Sender<bool>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -77,8 +83,14 @@ impl Link {
             rate: AtomicU64::new(UNLIMITED),
             free_at: Mutex::new(Instant::now()),
         });
-        let task = tokio::spawn(accept(listener, target, shaper.clone()));
-        Ok(Self { addr, shaper, task })
+        let up = Arc::new(watch::Sender::new(true));
+        let task = tokio::spawn(accept(listener, target, shaper.clone(), up.clone()));
+        Ok(Self {
+            addr,
+            shaper,
+            up,
+            task,
+        })
     }
 
     /// Where clients connect.
@@ -92,6 +104,13 @@ impl Link {
         let rate = bytes_per_s.map_or(UNLIMITED, |r| r.max(1));
         self.shaper.rate.store(rate, Ordering::Relaxed);
     }
+
+    /// Cuts the link (`false`: open connections drop, new ones are closed
+    /// as soon as they are accepted, as when the route is gone) or brings
+    /// it back.
+    pub fn set_up(&self, up: bool) {
+        self.up.send_replace(up);
+    }
 }
 
 impl Drop for Link {
@@ -100,7 +119,12 @@ impl Drop for Link {
     }
 }
 
-async fn accept(listener: TcpListener, target: SocketAddr, shaper: Arc<Shaper>) {
+async fn accept(
+    listener: TcpListener,
+    target: SocketAddr,
+    shaper: Arc<Shaper>,
+    up: Arc<watch::Sender<bool>>,
+) {
     let mut relays = tokio::task::JoinSet::new();
     loop {
         let Ok((client, _)) = listener.accept().await else {
@@ -110,14 +134,22 @@ async fn accept(listener: TcpListener, target: SocketAddr, shaper: Arc<Shaper>) 
         };
         // Finished relays are reaped here, so the set stays small.
         while relays.try_join_next().is_some() {}
-        relays.spawn(relay(client, target, shaper.clone()));
+        let cut = up.subscribe();
+        if *cut.borrow() {
+            relays.spawn(relay(client, target, shaper.clone(), cut));
+        }
     }
 }
 
 /// One connection: upstream as it comes, downstream through the shaper.
 /// A server that is gone closes the client's connection, as a dead host
 /// behind a router would reset it.
-async fn relay(mut client: TcpStream, target: SocketAddr, shaper: Arc<Shaper>) {
+async fn relay(
+    mut client: TcpStream,
+    target: SocketAddr,
+    shaper: Arc<Shaper>,
+    mut up: watch::Receiver<bool>,
+) {
     let Ok(mut server) = TcpStream::connect(target).await else {
         return;
     };
@@ -125,7 +157,7 @@ async fn relay(mut client: TcpStream, target: SocketAddr, shaper: Arc<Shaper>) {
     let _ = server.set_nodelay(true);
     let (mut client_read, mut client_write) = client.split();
     let (mut server_read, mut server_write) = server.split();
-    let up = tokio::io::copy(&mut client_read, &mut server_write);
+    let upstream = tokio::io::copy(&mut client_read, &mut server_write);
     let down = async {
         let mut buf = vec![0_u8; CHUNK];
         loop {
@@ -137,10 +169,11 @@ async fn relay(mut client: TcpStream, target: SocketAddr, shaper: Arc<Shaper>) {
             client_write.write_all(&buf[..n]).await?;
         }
     };
-    // Either side ending ends the connection.
+    // Either side ending ends the connection, and so does a cut.
     tokio::select! {
-        _ = up => {}
+        _ = upstream => {}
         _ = down => {}
+        _ = up.wait_for(|up| !up) => {}
     }
 }
 
@@ -191,6 +224,40 @@ mod tests {
             "{:?}",
             t0.elapsed()
         );
+    }
+
+    #[tokio::test]
+    async fn a_cut_link_drops_its_connections_until_it_is_back() {
+        // A server that holds each connection open after a first byte.
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let target = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let _ = s.write_all(b"x").await;
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                });
+            }
+        });
+        let link = Link::start(target).await.expect("link");
+        let mut open = TcpStream::connect(link.addr()).await.expect("connect");
+        let mut byte = [0_u8; 1];
+        open.read_exact(&mut byte).await.expect("first byte");
+
+        link.set_up(false);
+        let mut rest = Vec::new();
+        open.read_to_end(&mut rest)
+            .await
+            .expect("closed by the cut");
+        assert!(rest.is_empty());
+        assert!(
+            fetch(link.addr()).await.is_empty(),
+            "a new connection while cut"
+        );
+
+        link.set_up(true);
+        let mut again = TcpStream::connect(link.addr()).await.expect("connect");
+        again.read_exact(&mut byte).await.expect("through again");
     }
 
     #[tokio::test]

@@ -45,8 +45,9 @@ pub struct Headend {
     /// unless started with edges); kill and restart them through
     /// [`Headend::edge`].
     pub edges: Vec<CdnEdge>,
-    /// The emulated links in front of the edges, by edge name (empty
-    /// unless started with [`Headend::start_with_media_and_links`]).
+    /// The emulated links in front of the edges, by edge name, and `ads`
+    /// in front of the headend for ad tracking beacons only (empty unless
+    /// started with [`Headend::start_with_media_and_links`]).
     pub links: Vec<(String, Link)>,
     _dir: tempfile::TempDir,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -87,7 +88,8 @@ impl Headend {
     /// [`Headend::start_with_media_and_cdn`] with the box reaching each
     /// edge through an emulated [`Link`] (unlimited until
     /// [`Headend::link`]`.set_rate`): the way to slow one edge down
-    /// without cutting its connections.
+    /// without cutting its connections. Ad beacons go through a link of
+    /// their own, `ads`, as to an ad server's tracking host.
     pub async fn start_with_media_and_links(tweak: impl FnOnce(&mut Config)) -> Self {
         Self::start_in(media_dir(), &DEFAULT_EDGES, true, tweak).await
     }
@@ -117,6 +119,8 @@ impl Headend {
                 let link = Link::start(SocketAddr::new(lo, *port)).await.expect("link");
                 links.push((name.clone(), link));
             }
+            let ads = Link::start(addr).await.expect("link");
+            links.push(("ads".to_owned(), ads));
         }
         let mut config = Config {
             data_dir: dir.path().to_owned(),
@@ -143,6 +147,9 @@ impl Headend {
                 .collect();
         }
         tweak(&mut config);
+        if let Some((_, ads)) = links.iter().find(|(n, _)| n == "ads") {
+            config.ads.tracking_url = format!("http://{}", ads.addr());
+        }
         let state = Arc::new(AppState::open(config).expect("headend state"));
         import_catalog(&state, dir.path());
         let conn = state.db.conn().expect("conn");
@@ -358,6 +365,7 @@ pub fn ads(config: &mut Config) {
         creatives: vec![AD_ASSET.into()],
         midrolls: vec![0.5],
         midroll_pod: 1,
+        tracking_url: String::new(),
     };
 }
 

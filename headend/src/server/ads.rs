@@ -105,6 +105,11 @@ fn plan(
         return Ok(Vec::new());
     }
     let base = &state.config.public_url;
+    let tracking_base = if cfg.tracking_url.is_empty() {
+        base
+    } else {
+        &cfg.tracking_url
+    };
     let mut next = 0;
     let mut take = |break_id: &str, n: usize| -> Vec<Ad> {
         (0..n)
@@ -117,7 +122,7 @@ fn plan(
                     hls_url: format!("{base}/origin/{}", a.hls_path),
                     dash_url: a.dash_path.as_ref().map(|d| format!("{base}/origin/{d}")),
                     tracking: format!(
-                        "{base}/api/v1/ads/track?s={session}&b={break_id}&ad={}",
+                        "{tracking_base}/api/v1/ads/track?s={session}&b={break_id}&ad={}",
                         a.id
                     ),
                 }
