@@ -37,12 +37,7 @@ const RUNS: usize = 20;
 const EDGE_SOURCE: [u8; 4] = [127, 0, 0, 3];
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(bench());
+    common::run(bench());
 }
 
 async fn bench() {

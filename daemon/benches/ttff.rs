@@ -28,12 +28,7 @@ use ottboxd::config::ManifestChoice;
 const RUNS: usize = 7;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(bench());
+    common::run(bench());
 }
 
 async fn bench() {

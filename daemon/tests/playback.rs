@@ -43,6 +43,41 @@ async fn setup_with(
     daemon
 }
 
+/// A viewer watching a title: the daemon, its bus and state directory
+/// live as long as this.
+struct Viewer {
+    player: Player1Proxy<'static>,
+    _daemon: Daemon,
+    _bus: Bus,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts a daemon playing HLS with a buffer target of `buffer_s`
+/// seconds, logs in, plays `title` from its start and waits until it
+/// plays.
+async fn playing_hls(headend: &Headend, title: &str, buffer_s: u32) -> Viewer {
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = buffer_s.to_string();
+    let daemon = setup_with(
+        "hls",
+        headend,
+        &bus,
+        &dir,
+        &[("OTTBOX_PLAYER_BUFFER_TARGET_S", &target)],
+    )
+    .await;
+    let player = player_proxy(&bus.connect().await).await;
+    player.play(title, 0.0).await.expect("Play");
+    wait_state(&player, "playing").await;
+    Viewer {
+        player,
+        _daemon: daemon,
+        _bus: bus,
+        _dir: dir,
+    }
+}
+
 async fn wait_state(player: &Player1Proxy<'_>, want: &str) {
     eventually(30, want, || async {
         let state = player.state().await.ok()?;
@@ -276,23 +311,10 @@ async fn broken_media_ends_in_a_clear_error_and_the_daemon_lives_on() {
 async fn killing_the_edge_mid_playback_moves_to_the_next_and_the_title_plays_to_the_end() {
     let (_, title, _, colour) = MEDIA[0];
     let mut headend = Headend::start_with_media_and_cdn(|_| {}).await;
-    let bus = Bus::open();
-    let dir = tempfile::tempdir().expect("tempdir");
     // A 2 s buffer target: most segments are still to fetch when the edge
     // dies (with the default 30 s the whole title would already be in).
-    let _daemon = setup_with(
-        "hls",
-        &headend,
-        &bus,
-        &dir,
-        &[("OTTBOX_PLAYER_BUFFER_TARGET_S", "2")],
-    )
-    .await;
-    let conn = bus.connect().await;
-    let player = player_proxy(&conn).await;
-
-    player.play(title, 0.0).await.expect("Play");
-    wait_state(&player, "playing").await;
+    let viewer = playing_hls(&headend, title, 2).await;
+    let player = viewer.player.clone();
     assert_eq!(
         player.edge().await.expect("Edge"),
         "eu-1",
@@ -606,21 +628,9 @@ async fn the_network_gone_for_a_minute_is_a_stall_and_playback_goes_on_by_itself
     // The media comes through two nginx edges: both killed is the network
     // gone (their connections drop, new ones are refused).
     let mut headend = Headend::start_with_media_and_cdn(|_| {}).await;
-    let bus = Bus::open();
-    let dir = tempfile::tempdir().expect("tempdir");
     // A one-second buffer, so that a few seconds without network drain it.
-    let _daemon = setup_with(
-        "hls",
-        &headend,
-        &bus,
-        &dir,
-        &[("OTTBOX_PLAYER_BUFFER_TARGET_S", "1")],
-    )
-    .await;
-    let player = player_proxy(&bus.connect().await).await;
-
-    player.play(title, 0.0).await.expect("Play");
-    wait_state(&player, "playing").await;
+    let viewer = playing_hls(&headend, title, 1).await;
+    let player = viewer.player.clone();
     eventually(10, "the title's picture", || async {
         close_to(corner(&player).await, sample::palette(colour)).then_some(())
     })
@@ -702,21 +712,9 @@ async fn stays_playing(player: &Player1Proxy<'_>, secs: u64, during: &str) {
 async fn a_ten_second_outage_inside_the_buffer_is_not_even_a_stall() {
     let (_, title, _, colour) = LONG_MEDIA;
     let mut headend = Headend::start_with_media_and_cdn(|_| {}).await;
-    let bus = Bus::open();
-    let dir = tempfile::tempdir().expect("tempdir");
     // 16 s of buffer: a 10 s outage leaves some to spare.
-    let _daemon = setup_with(
-        "hls",
-        &headend,
-        &bus,
-        &dir,
-        &[("OTTBOX_PLAYER_BUFFER_TARGET_S", "16")],
-    )
-    .await;
-    let player = player_proxy(&bus.connect().await).await;
-
-    player.play(title, 0.0).await.expect("Play");
-    wait_state(&player, "playing").await;
+    let viewer = playing_hls(&headend, title, 16).await;
+    let player = viewer.player.clone();
     eventually(10, "15 s buffered", || async {
         (player.buffer().await.ok()? >= 15.0).then_some(())
     })
@@ -750,20 +748,8 @@ async fn an_edge_slowed_to_a_tenth_is_left_for_the_next_without_a_stall() {
     for edge in ["eu-1", "eu-2"] {
         headend.link(edge).set_rate(Some(RATE));
     }
-    let bus = Bus::open();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let _daemon = setup_with(
-        "hls",
-        &headend,
-        &bus,
-        &dir,
-        &[("OTTBOX_PLAYER_BUFFER_TARGET_S", "8")],
-    )
-    .await;
-    let player = player_proxy(&bus.connect().await).await;
-
-    player.play(title, 0.0).await.expect("Play");
-    wait_state(&player, "playing").await;
+    let viewer = playing_hls(&headend, title, 8).await;
+    let player = viewer.player.clone();
     // A few segments at the full rate: what eu-1 is measured against.
     eventually(10, "8 s buffered", || async {
         (player.buffer().await.ok()? >= 7.5).then_some(())
@@ -800,20 +786,8 @@ async fn a_throttled_link_moves_down_the_ladder_and_back_up_without_a_stall() {
         }
     };
     set_rate(1_000_000);
-    let bus = Bus::open();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let _daemon = setup_with(
-        "hls",
-        &headend,
-        &bus,
-        &dir,
-        &[("OTTBOX_PLAYER_BUFFER_TARGET_S", "8")],
-    )
-    .await;
-    let player = player_proxy(&bus.connect().await).await;
-
-    player.play(title, 0.0).await.expect("Play");
-    wait_state(&player, "playing").await;
+    let viewer = playing_hls(&headend, title, 8).await;
+    let player = viewer.player.clone();
     eventually(10, "the top rung", || async {
         (player.rendition().await.ok()? == "1280x720").then_some(())
     })

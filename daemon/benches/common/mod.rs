@@ -123,6 +123,16 @@ pub async fn logged_in_box(
     core
 }
 
+/// Runs a bench on the runtime the daemon uses: two worker threads.
+pub fn run(bench: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(bench);
+}
+
 /// The median of `v` (sorted in place).
 pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
