@@ -37,7 +37,7 @@ use crate::config::PlayerConfig;
 use crate::events::Events;
 use crate::media::pipeline::Frame;
 use crate::net::{Headend, HeadendError};
-use crate::playback::session::{Command, Engine, Qoe, State, Status};
+use crate::playback::session::{AUDIO_LANGUAGE_KEY, Command, Engine, Qoe, State, Status};
 use crate::store::{Store, StoreError};
 
 /// Seconds of media between resume-point saves while playing.
@@ -328,6 +328,26 @@ impl Player {
             ));
         }
         self.request(programme::Request::Command(command))
+    }
+
+    /// Plays `language` (one of the title's audio languages) from here
+    /// on, and in every title after that has it: the choice is kept in
+    /// the store, and a running playback (or the title after its ad)
+    /// switches to it.
+    pub fn set_audio_language(&self, language: &str) -> Result<(), PlayerError> {
+        let status = self.status();
+        if self.lock().is_none() {
+            return Err(PlayerError::NotPlaying);
+        }
+        if !status.engine.audio_languages.iter().any(|l| l == language) {
+            return Err(PlayerError::InvalidArgument(format!(
+                "{language:?} is not one of this title's audio languages {:?}",
+                status.engine.audio_languages
+            )));
+        }
+        self.store
+            .put(&self.store.meta, AUDIO_LANGUAGE_KEY, &language.to_owned())?;
+        self.request(programme::Request::Command(Command::AudioLanguageChanged))
     }
 
     /// The picture on screen.

@@ -856,3 +856,58 @@ async fn beacons_owed_while_the_ad_server_is_unreachable_survive_a_reboot_and_ar
         beacons(&headend)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_viewer_switches_to_the_french_dub_mid_title_and_the_box_remembers() {
+    let (_, title, _, colour) = LONG_MEDIA;
+    let headend = Headend::start_with_media_and_cdn(|_| {}).await;
+    let viewer = playing_hls(&headend, title, 8).await;
+    let player = viewer.player.clone();
+    assert_eq!(
+        player.audio_languages().await.expect("languages"),
+        ["en", "fr"]
+    );
+    assert_eq!(player.audio_language().await.expect("language"), "en");
+    let refused = player
+        .set_audio_language("de")
+        .await
+        .expect_err("no German");
+    assert!(matches!(refused, Error::InvalidArgument(_)), "{refused:?}");
+
+    eventually(10, "2 s in", || async {
+        (player.position().await.ok()? >= 2.0).then_some(())
+    })
+    .await;
+    let log_before = headend.edges[0].access_log().len();
+    player.set_audio_language("fr").await.expect("French");
+    eventually(10, "French on", || async {
+        (player.audio_language().await.ok()? == "fr").then_some(())
+    })
+    .await;
+    wait_state(&player, "playing").await;
+    let at = player.position().await.expect("position");
+    assert!(at >= 2.0, "the switch keeps the place: {at}");
+    let c = corner(&player).await;
+    assert!(
+        close_to(c, sample::palette(colour)),
+        "after the switch: {c:?}"
+    );
+    // The French track's segments come in from the switch on.
+    let french = |from: usize| {
+        headend.edges[0].access_log()[from..]
+            .iter()
+            .filter(|e| e.status == 200 && e.uri.contains("/audio_fr_1/"))
+            .count()
+    };
+    eventually(10, "French segments fetched", || async {
+        (french(log_before) >= 2).then_some(())
+    })
+    .await;
+    assert_eq!(french(0), french(log_before), "none before the switch");
+
+    // The next title starts in French.
+    player.stop().await.expect("Stop");
+    player.play(title, 0.0).await.expect("Play");
+    wait_state(&player, "playing").await;
+    assert_eq!(player.audio_language().await.expect("language"), "fr");
+}

@@ -206,7 +206,7 @@ pub fn generate(config: &Config, i: usize, seconds: u32, out: &Path) -> Result<(
 }
 
 /// Makes a synthetic clip: a solid `rgb` background with a moving test
-/// pattern in the middle, and a `freq` Hz tone.
+/// pattern in the middle, and a `freq` Hz tone (in English).
 pub fn generate_clip(
     config: &Config,
     rgb: [u8; 3],
@@ -214,16 +214,51 @@ pub fn generate_clip(
     seconds: u32,
     out: &Path,
 ) -> Result<(), IngestError> {
+    generate_dubbed(config, rgb, &[("eng", freq)], seconds, out)
+}
+
+/// [`generate_clip`] with one audio stream per `(ISO 639-2 language,
+/// tone Hz)`, in that order: a title with dubs, each told apart by its
+/// tone.
+pub fn generate_dubbed(
+    config: &Config,
+    rgb: [u8; 3],
+    audio: &[(&str, u32)],
+    seconds: u32,
+    out: &Path,
+) -> Result<(), IngestError> {
     let ffmpeg = locate(Tool::Ffmpeg, &config.tools)?;
     let [r, g, b] = rgb;
     let d = seconds.to_string();
-    let result = Command::new(ffmpeg)
-        .args(["-hide_banner", "-nostdin", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("color=c=0x{r:02x}{g:02x}{b:02x}:s=1280x720:r=25:d={d}"))
-        .args(["-f", "lavfi", "-i", &format!("testsrc2=s=320x180:r=25:d={d}")])
-        .args(["-f", "lavfi", "-i", &format!("sine=frequency={freq}:sample_rate=48000:duration={d}")])
-        .args(["-filter_complex", "[0:v][1:v]overlay=(W-w)/2:(H-h)/2,format=yuv420p[v];[2:a]aformat=channel_layouts=stereo[a]"])
-        .args(["-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "16"])
+    let mut cmd = Command::new(ffmpeg);
+    cmd.args(["-hide_banner", "-nostdin", "-y", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "color=c=0x{r:02x}{g:02x}{b:02x}:s=1280x720:r=25:d={d}"
+        ))
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=s=320x180:r=25:d={d}"),
+        ]);
+    let mut graph = String::from("[0:v][1:v]overlay=(W-w)/2:(H-h)/2,format=yuv420p[v]");
+    for (i, (_, freq)) in audio.iter().enumerate() {
+        cmd.args(["-f", "lavfi", "-i"]).arg(format!(
+            "sine=frequency={freq}:sample_rate=48000:duration={d}"
+        ));
+        graph.push_str(&format!(
+            ";[{}:a]aformat=channel_layouts=stereo[a{i}]",
+            i + 2
+        ));
+    }
+    cmd.args(["-filter_complex", &graph, "-map", "[v]"]);
+    for (i, (language, _)) in audio.iter().enumerate() {
+        cmd.args(["-map", &format!("[a{i}]")])
+            .arg(format!("-metadata:s:a:{i}"))
+            .arg(format!("language={language}"));
+    }
+    let result = cmd
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-crf", "16"])
         .args(["-c:a", "aac", "-t", &d])
         .arg(out)
         .output()?;

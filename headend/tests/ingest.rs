@@ -20,7 +20,11 @@ use ottbox_headend::sample;
 use ottbox_headend::tools::{Tool, locate};
 use ottbox_protocol::license::{LicenseRequest, LicenseResponse};
 
-/// Titles ingested once for all tests: (id, scheme, palette index).
+/// Titles ingested once for all tests: (id, scheme, palette index). The
+/// cbcs one is dubbed: English and French audio ([`DUBBED`]).
+const DUBBED: &str = "clip-cbcs";
+/// Its audio languages, as the input tags them and as manifests say them.
+const DUBS: [(&str, &str); 2] = [("eng", "en"), ("fra", "fr")];
 const TITLES: [(&str, Scheme, usize); 3] = [
     ("clip-cenc", Scheme::Cenc, 0),
     ("clip-cbcs", Scheme::Cbcs, 1),
@@ -46,7 +50,14 @@ fn fixture() -> &'static Fixture {
         let master = MasterKey::load_or_create(&config.master_key_path()).expect("master key");
         for (id, scheme, colour) in TITLES {
             let mezz = dir.path().join(format!("{id}.mp4"));
-            sample::generate(&config, colour, 4, &mezz).expect("mezzanine");
+            if id == DUBBED {
+                let rgb = sample::palette(colour);
+                let audio = DUBS.map(|(tag, _)| tag);
+                let audio = [(audio[0], 440), (audio[1], 660)];
+                sample::generate_dubbed(&config, rgb, &audio, 4, &mezz).expect("mezzanine");
+            } else {
+                sample::generate(&config, colour, 4, &mezz).expect("mezzanine");
+            }
             let opts = IngestOptions {
                 scheme,
                 ladder: tiny_ladder(),
@@ -196,12 +207,31 @@ fn manifests_parse_with_independent_crates() {
             panic!("{id}: master.m3u8 is not a multivariant playlist");
         };
         assert_eq!(master.variants.len(), 3, "{id}");
-        assert!(
-            master
-                .alternatives
-                .iter()
-                .any(|a| a.media_type == m3u8_rs::AlternativeMediaType::Audio)
-        );
+        let languages = |audio: Vec<Option<String>>| {
+            let mut v: Vec<String> = audio.into_iter().map(Option::unwrap_or_default).collect();
+            v.sort();
+            v
+        };
+        let hls_audio = master
+            .alternatives
+            .iter()
+            .filter(|a| a.media_type == m3u8_rs::AlternativeMediaType::Audio)
+            .map(|a| a.language.clone())
+            .collect();
+        let dash_audio = mpd.periods[0]
+            .adaptations
+            .iter()
+            .filter(|a| a.contentType.as_deref() == Some("audio"))
+            .map(|a| a.lang.clone())
+            .collect();
+        let want: Vec<String> = if *id == DUBBED {
+            DUBS.iter().map(|(_, l)| (*l).to_owned()).collect()
+        } else {
+            // The plain mezzanine's one stream is tagged English.
+            vec!["en".to_owned()]
+        };
+        assert_eq!(languages(hls_audio), want, "{id}: HLS audio renditions");
+        assert_eq!(languages(dash_audio), want, "{id}: DASH audio sets");
         for variant in &master.variants {
             let media = std::fs::read(dir.join(&variant.uri)).expect("media playlist");
             let m3u8_rs::Playlist::MediaPlaylist(media) =

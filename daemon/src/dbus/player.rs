@@ -111,6 +111,13 @@ impl PlayerIface {
             .map_err(player_error)
     }
 
+    async fn set_audio_language(&self, language: &str) -> Result<(), Error> {
+        self.core
+            .player
+            .set_audio_language(language)
+            .map_err(player_error)
+    }
+
     async fn snapshot(&self) -> Result<(u32, u32, Vec<u8>), Error> {
         match self.core.player.snapshot().await.map_err(player_error)? {
             Some(f) => Ok((f.width, f.height, f.rgb)),
@@ -164,6 +171,16 @@ impl PlayerIface {
     #[zbus(property)]
     fn edge(&self) -> String {
         self.status().engine.edge
+    }
+
+    #[zbus(property)]
+    fn audio_languages(&self) -> Vec<String> {
+        self.status().engine.audio_languages
+    }
+
+    #[zbus(property)]
+    fn audio_language(&self) -> String {
+        self.status().engine.audio_language
     }
 
     #[zbus(property)]
@@ -270,6 +287,12 @@ pub(super) fn forward(
             }
             if a.edge != b.edge {
                 let _ = me.edge_changed(emitter).await;
+            }
+            if a.audio_languages != b.audio_languages {
+                let _ = me.audio_languages_changed(emitter).await;
+            }
+            if a.audio_language != b.audio_language {
+                let _ = me.audio_language_changed(emitter).await;
             }
             if a.error != b.error {
                 let _ = me.last_error_changed(emitter).await;

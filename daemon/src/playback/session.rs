@@ -48,6 +48,9 @@ use crate::store::Store;
 
 /// Where the last session's bandwidth estimate is kept (`meta` tree).
 const BANDWIDTH_KEY: &str = "player.bandwidth_bps";
+/// The viewer's audio language (BCP 47), kept across titles and restarts:
+/// what [`Command::AudioLanguageChanged`] makes a playback switch to.
+pub const AUDIO_LANGUAGE_KEY: &str = "player.audio_language";
 /// How often the loop looks at the pipeline when it has nothing to fetch.
 const TICK: Duration = Duration::from_millis(50);
 /// A pipeline position further than this from the wall clock's is a
@@ -93,6 +96,9 @@ pub enum Command {
     Seek(f64),
     /// Never fetch above this many lines (0: no cap).
     SetMaxHeight(u32),
+    /// The viewer chose another audio language ([`AUDIO_LANGUAGE_KEY`]):
+    /// play it from here if the title has it.
+    AudioLanguageChanged,
 }
 
 /// Where a playback is.
@@ -168,6 +174,10 @@ pub struct Status {
     pub decoder: String,
     /// The CDN edge the next request goes to.
     pub edge: String,
+    /// The title's audio languages, in manifest order.
+    pub audio_languages: Vec<String>,
+    /// The one playing.
+    pub audio_language: String,
     /// Why it failed: (code, message).
     pub error: Option<(String, String)>,
     /// QoE so far.
@@ -354,9 +364,21 @@ impl Run {
         );
         let mut router = Router::new(fetcher, cmcd, &start.session, dash)?;
         let presentation = open(&mut router).await?;
-        let mut feeds = tracks(&presentation, start.preview)?;
+        let audio = audio_tracks(&presentation);
+        let mut audio_choice = self.preferred_audio(&audio);
+        let mut feeds = tracks(
+            &presentation,
+            start.preview,
+            audio.get(audio_choice).map(|a| &a.rendition),
+        )?;
         let ring = KeyRing::new();
-        let kids = key_ids(&feeds)?;
+        // Every language's keys up front: a switch then needs no license.
+        let kids = key_ids(
+            feeds
+                .iter()
+                .flat_map(|f| &f.renditions)
+                .chain(audio.iter().map(|a| &a.rendition)),
+        )?;
         license::acquire(
             &self.engine.account,
             &self.engine.headend,
@@ -403,6 +425,11 @@ impl Run {
         self.status.send_modify(|s| {
             s.duration_s = duration;
             s.position_s = from;
+            s.audio_languages = audio.iter().map(|a| a.language.clone()).collect();
+            s.audio_language = audio
+                .get(audio_choice)
+                .map(|a| a.language.clone())
+                .unwrap_or_default();
         });
 
         // A command that arrived while the loop was waiting.
@@ -426,6 +453,30 @@ impl Run {
                             f.seek(t);
                         }
                         clock.seek(t);
+                    }
+                    Command::AudioLanguageChanged => {
+                        let choice = self.preferred_audio(&audio);
+                        let Some(feed) = feeds.iter_mut().find(|f| f.kind == MediaKind::Audio)
+                        else {
+                            continue;
+                        };
+                        if choice == audio_choice {
+                            continue;
+                        }
+                        audio_choice = choice;
+                        feed.renditions = vec![audio[choice].rendition.clone()];
+                        // Refilled from the playhead, as a seek there: the
+                        // new language's init segment first, then its media.
+                        let t = clock.position(&pipeline);
+                        drop(pipeline);
+                        pipeline = Pipeline::new(&sinks, &kinds, &ring, t)?;
+                        for f in &mut feeds {
+                            f.seek(t);
+                        }
+                        clock.seek(t);
+                        let now = audio[choice].language.clone();
+                        tracing::info!(language = %now, "audio language switched");
+                        self.status.send_modify(|s| s.audio_language = now);
                     }
                     Command::SetMaxHeight(h) => {
                         let caps = if h == 0 {
@@ -636,12 +687,29 @@ impl Run {
             edge: router.edge().to_owned(),
             error: None,
             qoe,
+            // Set when the playback starts and on a switch, not per tick.
+            ..Status::default()
         };
         self.status.send_if_modified(|s| {
+            let next = Status {
+                audio_languages: s.audio_languages.clone(),
+                audio_language: s.audio_language.clone(),
+                ..next
+            };
             let changed = *s != next;
             *s = next;
             changed
         });
+    }
+
+    /// The audio track to play: the viewer's language if the title has
+    /// it, else the manifest's first.
+    fn preferred_audio(&self, audio: &[AudioTrack]) -> usize {
+        let store = &self.engine.store;
+        store
+            .get::<String>(&store.meta, AUDIO_LANGUAGE_KEY)
+            .and_then(|want| audio.iter().position(|a| a.language == want))
+            .unwrap_or(0)
     }
 
     fn save_bandwidth(&self, abr: &Abr) {
@@ -824,7 +892,38 @@ impl Clock {
 
 /// The tracks to play: the first video track's renditions (lowest
 /// bandwidth first) and, unless previewing, the first audio track.
-fn tracks(p: &Presentation, preview: bool) -> Result<Vec<Feed>, PlayError> {
+/// One audio language of a title.
+#[derive(Debug, Clone)]
+struct AudioTrack {
+    /// BCP 47, `und` when the manifest says none.
+    language: String,
+    /// Its first listed rendition (one bitrate per language here).
+    rendition: Rendition,
+}
+
+/// Each audio track with a listed rendition, in manifest order.
+fn audio_tracks(p: &Presentation) -> Vec<AudioTrack> {
+    let listed = |r: &&Rendition| r.segments.ready().is_some_and(|s| !s.is_empty());
+    p.periods
+        .first()
+        .into_iter()
+        .flat_map(|period| &period.tracks)
+        .filter(|t| t.kind == TrackKind::Audio)
+        .filter_map(|t| {
+            Some(AudioTrack {
+                language: t.language.clone().unwrap_or_else(|| "und".into()),
+                rendition: t.renditions.iter().find(listed)?.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The video track's ladder and, unless `preview`, the `audio` rendition.
+fn tracks(
+    p: &Presentation,
+    preview: bool,
+    audio: Option<&Rendition>,
+) -> Result<Vec<Feed>, PlayError> {
     let period = p
         .periods
         .first()
@@ -851,17 +950,11 @@ fn tracks(p: &Presentation, preview: bool) -> Result<Vec<Feed>, PlayError> {
         fed_end: 0.0,
         done: false,
     }];
-    if !preview
-        && let Some(audio) = period
-            .tracks
-            .iter()
-            .find(|t| t.kind == TrackKind::Audio && t.renditions.iter().any(listed))
-    {
-        let r = audio.renditions.iter().find(|r| listed(r)).cloned();
+    if !preview && let Some(audio) = audio {
         feeds.push(Feed {
             track: 1,
             kind: MediaKind::Audio,
-            renditions: r.into_iter().collect(),
+            renditions: vec![audio.clone()],
             current: None,
             next: 0,
             fed_end: 0.0,
@@ -872,9 +965,9 @@ fn tracks(p: &Presentation, preview: bool) -> Result<Vec<Feed>, PlayError> {
 }
 
 /// Every key id the tracks need; refuses schemes the decryptor lacks.
-fn key_ids(feeds: &[Feed]) -> Result<Vec<Kid>, PlayError> {
+fn key_ids<'a>(renditions: impl Iterator<Item = &'a Rendition>) -> Result<Vec<Kid>, PlayError> {
     let mut kids = Vec::new();
-    for r in feeds.iter().flat_map(|f| &f.renditions) {
+    for r in renditions {
         for p in &r.protection {
             if !matches!(p.scheme, Scheme::Cenc | Scheme::Cbcs) {
                 return Err(PlayError::Unsupported(format!(

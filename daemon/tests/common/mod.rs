@@ -353,6 +353,9 @@ pub const LONG_MEDIA: (&str, &str, ottbox_headend::config::Scheme, usize) =
     ("sample-2", "ml-2", ottbox_headend::config::Scheme::Cenc, 2);
 /// [`LONG_MEDIA`]'s running time, seconds.
 pub const LONG_MEDIA_S: u32 = 30;
+/// [`LONG_MEDIA`]'s audio, English and a French dub: (ISO 639-2, tone Hz).
+/// Manifests call them `en` and `fr`.
+const LONG_MEDIA_AUDIO: [(&str, u32); 2] = [("eng", 440), ("fra", 660)];
 
 /// The clear ad creative in every [`media_template`].
 pub const AD_ASSET: &str = "test-ad";
@@ -416,7 +419,13 @@ fn media_template() -> &'static Path {
             for ((asset, _, scheme, colour), seconds) in titles.chain([(LONG_MEDIA, LONG_MEDIA_S)])
             {
                 let mezz = dir.path().join(format!("{asset}.mp4"));
-                ottbox_headend::sample::generate(&config, colour, seconds, &mezz)
+                let rgb = ottbox_headend::sample::palette(colour);
+                let audio: &[(&str, u32)] = if asset == LONG_MEDIA.0 {
+                    &LONG_MEDIA_AUDIO
+                } else {
+                    &[("eng", 440)]
+                };
+                ottbox_headend::sample::generate_dubbed(&config, rgb, audio, seconds, &mezz)
                     .expect("mezzanine");
                 let opts = IngestOptions {
                     scheme,

@@ -30,6 +30,21 @@ pub struct Packaged {
     pub renditions: Vec<Rendition>,
 }
 
+/// A language's name in itself, for the player's audio menu (HLS `NAME`);
+/// the tag itself for languages not listed.
+fn language_name(tag: &str) -> &str {
+    match tag {
+        "en" => "English",
+        "fr" => "Français",
+        "de" => "Deutsch",
+        "es" => "Español",
+        "it" => "Italiano",
+        "pt" => "Português",
+        "nl" => "Nederlands",
+        other => other,
+    }
+}
+
 /// Packages `encodes` as encrypted CMAF with HLS and DASH into `out`.
 pub fn cmaf(
     config: &Config,
@@ -61,16 +76,23 @@ pub fn cmaf(
             key_label: label.into(),
         });
     }
-    if let Some(file) = &encodes.audio {
+    for (i, (language, file)) in encodes.audio.iter().enumerate() {
         let label = audio_label(keys);
-        playlists.push(("audio.m3u8".into(), label));
+        // The first track keeps the plain name: one way for every title.
+        let dir = if i == 0 {
+            "audio".to_owned()
+        } else {
+            format!("audio_{language}_{i}")
+        };
+        playlists.push((format!("{dir}.m3u8"), label));
         cmd.arg(format!(
-            "in={},stream=audio,init_segment=audio/init.mp4,segment_template=audio/$Number$.m4s,playlist_name=audio.m3u8,hls_group_id=audio,hls_name=English,language=en{}",
+            "in={},stream=audio,init_segment={dir}/init.mp4,segment_template={dir}/$Number$.m4s,playlist_name={dir}.m3u8,hls_group_id=audio,hls_name={},language={language}{}",
             file.display(),
+            language_name(language),
             drm_label(keys, label)
         ));
         renditions.push(Rendition {
-            name: "audio".into(),
+            name: dir,
             kind: "audio".into(),
             width: None,
             height: None,
@@ -204,7 +226,8 @@ pub fn hls_aes128(
         std::fs::create_dir_all(out.join(&dir))?;
         let mut cmd = Command::new(&ffmpeg);
         cmd.args(["-hide_banner", "-nostdin", "-y", "-i"]).arg(file);
-        if let Some(audio) = &encodes.audio {
+        // Muxed into each variant: the first audio track only.
+        if let Some((_, audio)) = encodes.audio.first() {
             cmd.arg("-i")
                 .arg(audio)
                 .args(["-map", "0:v:0", "-map", "1:a:0"]);

@@ -33,8 +33,10 @@ pub struct MediaInfo {
     pub duration_s: f64,
     /// The video codec's name.
     pub video_codec: String,
-    /// Whether there is an audio stream.
-    pub has_audio: bool,
+    /// The language of each audio stream, in stream order (BCP 47 where
+    /// the input's ISO 639-2 tag has a two-letter form, `und` when it has
+    /// none); empty without audio.
+    pub audio_languages: Vec<String>,
 }
 
 /// Probes `input`.
@@ -87,8 +89,40 @@ fn parse(input: &Path, json: &[u8]) -> Result<MediaInfo, IngestError> {
     Ok(MediaInfo {
         duration_s,
         video_codec: codec,
-        has_audio: streams.iter().any(|s| kind(s, "audio")),
+        audio_languages: streams
+            .iter()
+            .filter(|s| kind(s, "audio"))
+            .map(|s| language(s["tags"]["language"].as_str()))
+            .collect(),
     })
+}
+
+/// An ffprobe language tag (MP4 and Matroska carry ISO 639-2, `eng`) as
+/// the BCP 47 that manifests and players use (`en`).
+fn language(tag: Option<&str>) -> String {
+    let tag = tag.unwrap_or("und").trim().to_ascii_lowercase();
+    let two = match tag.as_str() {
+        "eng" => "en",
+        "fra" | "fre" => "fr",
+        "deu" | "ger" => "de",
+        "spa" => "es",
+        "ita" => "it",
+        "por" => "pt",
+        "nld" | "dut" => "nl",
+        "swe" => "sv",
+        "pol" => "pl",
+        "jpn" => "ja",
+        "zho" | "chi" => "zh",
+        "ara" => "ar",
+        "" => "und",
+        other => other,
+    };
+    // Anything else must still be safe in a file name and a manifest.
+    if two.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        two.to_owned()
+    } else {
+        "und".to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -100,7 +134,14 @@ mod tests {
         let p = Path::new("in.mp4");
         let ok = br#"{"streams":[{"codec_type":"video","codec_name":"h264"},{"codec_type":"audio","codec_name":"aac"}],"format":{"duration":"8.000"}}"#;
         let info = parse(p, ok).expect("valid");
-        assert_eq!((info.duration_s, info.has_audio), (8.0, true));
+        assert_eq!(info.duration_s, 8.0);
+        assert_eq!(info.audio_languages, ["und"]);
+        let dubbed = br#"{"streams":[{"codec_type":"video","codec_name":"h264"},
+            {"codec_type":"audio","tags":{"language":"eng"}},
+            {"codec_type":"audio","tags":{"language":"fre"}},
+            {"codec_type":"audio","tags":{"language":"x/y"}}],"format":{"duration":"2"}}"#;
+        let info = parse(p, dubbed).expect("valid");
+        assert_eq!(info.audio_languages, ["en", "fr", "und"]);
         let audio_only = br#"{"streams":[{"codec_type":"audio"}],"format":{"duration":"3"}}"#;
         assert!(matches!(parse(p, audio_only), Err(IngestError::NoVideo(_))));
         let gif =

@@ -21,8 +21,8 @@ use crate::tools::{Tool, locate};
 pub struct Encodes {
     /// One MP4 per rung, lowest first.
     pub video: Vec<(Rung, PathBuf)>,
-    /// AAC stereo, if the input has audio.
-    pub audio: Option<PathBuf>,
+    /// AAC stereo, one per audio stream of the input: (language, file).
+    pub audio: Vec<(String, PathBuf)>,
     /// Segment duration in seconds.
     pub segment_seconds: u32,
 }
@@ -75,13 +75,15 @@ pub fn transcode(
             .arg(&out);
         video.push((rung.clone(), out));
     }
-    let audio = info.has_audio.then(|| work.join("audio.mp4"));
-    if let Some(out) = &audio {
-        cmd.args([
-            "-map", "0:a:0", "-vn", "-sn", "-dn", "-c:a", "aac", "-ac", "2", "-ar", "48000",
-        ])
-        .args(["-b:a", &format!("{}k", ing.audio_kbps), "-t", &duration])
-        .arg(out);
+    let mut audio = Vec::new();
+    for (i, language) in info.audio_languages.iter().enumerate() {
+        // Two streams in one language still get a file each.
+        let out = work.join(format!("audio_{i}_{language}.mp4"));
+        cmd.args(["-map", &format!("0:a:{i}"), "-vn", "-sn", "-dn"])
+            .args(["-c:a", "aac", "-ac", "2", "-ar", "48000"])
+            .args(["-b:a", &format!("{}k", ing.audio_kbps), "-t", &duration])
+            .arg(&out);
+        audio.push((language.clone(), out));
     }
     run_with_progress(cmd, info.duration_s, &opts.title)?;
     Ok(Encodes {

@@ -44,6 +44,11 @@ pub trait Player1 {
     /// the display's size limits).
     fn set_max_resolution(&self, width: u32, height: u32) -> Result<(), Error>;
 
+    /// Plays `language` (one of `AudioLanguages`) from here on, and in
+    /// later titles that have it. `InvalidArgument` for a language the
+    /// title lacks, `NotPlaying` when nothing plays.
+    fn set_audio_language(&self, language: &str) -> Result<(), Error>;
+
     /// The picture on screen as RGB: (width, height, width × height × 3
     /// bytes). `NotSupported` when the sink keeps no picture.
     fn snapshot(&self) -> Result<(u32, u32, Vec<u8>), Error>;
@@ -84,6 +89,14 @@ pub trait Player1 {
     /// The CDN edge media comes from (`eu-1`); it changes on a failover.
     #[zbus(property)]
     fn edge(&self) -> zbus::Result<String>;
+
+    /// The title's audio languages (BCP 47: `en`, `fr`), manifest order.
+    #[zbus(property)]
+    fn audio_languages(&self) -> zbus::Result<Vec<String>>;
+
+    /// The audio language playing.
+    #[zbus(property)]
+    fn audio_language(&self) -> zbus::Result<String>;
 
     /// Why the last playback failed: `code: sentence`, else empty.
     #[zbus(property)]
