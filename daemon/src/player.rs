@@ -37,7 +37,9 @@ use crate::config::PlayerConfig;
 use crate::events::Events;
 use crate::media::pipeline::Frame;
 use crate::net::{Headend, HeadendError};
-use crate::playback::session::{AUDIO_LANGUAGE_KEY, Command, Engine, Qoe, State, Status};
+use crate::playback::session::{
+    AUDIO_LANGUAGE_KEY, Command, Engine, Qoe, SUBTITLES_KEY, State, Status,
+};
 use crate::store::{Store, StoreError};
 
 /// Seconds of media between resume-point saves while playing.
@@ -335,19 +337,46 @@ impl Player {
     /// the store, and a running playback (or the title after its ad)
     /// switches to it.
     pub fn set_audio_language(&self, language: &str) -> Result<(), PlayerError> {
-        let status = self.status();
+        let offered = self.status().engine.tracks.audio_languages;
+        self.choose(AUDIO_LANGUAGE_KEY, language, &offered, "audio")?;
+        self.request(programme::Request::Command(Command::AudioLanguageChanged))
+    }
+
+    /// Shows subtitles in `language` (one of the title's), or none for
+    /// `""`, from here on and in later titles: kept like the audio
+    /// language.
+    pub fn set_subtitles(&self, language: &str) -> Result<(), PlayerError> {
+        let offered = self.status().engine.tracks.subtitle_languages;
+        if !language.is_empty() {
+            self.choose(SUBTITLES_KEY, language, &offered, "subtitle")?;
+        } else if self.lock().is_none() {
+            return Err(PlayerError::NotPlaying);
+        } else {
+            self.store
+                .put(&self.store.meta, SUBTITLES_KEY, &String::new())?;
+        }
+        self.request(programme::Request::Command(Command::SubtitlesChanged))
+    }
+
+    /// Keeps `language` under `key` if something plays and offers it.
+    fn choose(
+        &self,
+        key: &str,
+        language: &str,
+        offered: &[String],
+        what: &str,
+    ) -> Result<(), PlayerError> {
         if self.lock().is_none() {
             return Err(PlayerError::NotPlaying);
         }
-        if !status.engine.audio_languages.iter().any(|l| l == language) {
+        if !offered.iter().any(|l| l == language) {
             return Err(PlayerError::InvalidArgument(format!(
-                "{language:?} is not one of this title's audio languages {:?}",
-                status.engine.audio_languages
+                "{language:?} is not one of this title's {what} languages {offered:?}"
             )));
         }
         self.store
-            .put(&self.store.meta, AUDIO_LANGUAGE_KEY, &language.to_owned())?;
-        self.request(programme::Request::Command(Command::AudioLanguageChanged))
+            .put(&self.store.meta, key, &language.to_owned())?;
+        Ok(())
     }
 
     /// The picture on screen.

@@ -12,8 +12,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    AD_ASSET, Bus, Daemon, Headend, LONG_MEDIA, LONG_MEDIA_S, MEDIA, beacons, catalog_proxy,
-    eventually, log_in, player_proxy, session_proxy,
+    AD_ASSET, Bus, Daemon, Headend, LONG_MEDIA, LONG_MEDIA_S, LONG_MEDIA_SUBTITLES, MEDIA, beacons,
+    catalog_proxy, eventually, log_in, player_proxy, session_proxy,
 };
 use ottbox_headend::sample;
 use ottbox_protocol::dbus::{Error, Player1Proxy};
@@ -910,4 +910,80 @@ async fn the_viewer_switches_to_the_french_dub_mid_title_and_the_box_remembers()
     player.play(title, 0.0).await.expect("Play");
     wait_state(&player, "playing").await;
     assert_eq!(player.audio_language().await.expect("language"), "fr");
+}
+
+/// Waits for the paused player's subtitle text to be the cue of
+/// `language` at its position (`""` when `language` is `None`).
+async fn shows_cue_of(player: &Player1Proxy<'_>, language: Option<&str>) {
+    eventually(10, &format!("the {language:?} cue on screen"), || async {
+        let at = player.position().await.ok()?;
+        let text = player.subtitle_text().await.ok()?;
+        let n = (at / f64::from(sample::CUE_SECONDS)).floor() as u32;
+        let want = language.map(|l| sample::cue_text(l, n)).unwrap_or_default();
+        (text == want).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webvtt_subtitles_come_on_in_a_language_follow_the_picture_and_go_off() {
+    let (_, title, _, _) = LONG_MEDIA;
+    let headend = Headend::start_with_media(|_| {}).await;
+    let viewer = playing_hls(&headend, title, 8).await;
+    let player = viewer.player.clone();
+    assert_eq!(
+        player.subtitle_languages().await.expect("languages"),
+        LONG_MEDIA_SUBTITLES
+    );
+    assert_eq!(
+        player.subtitles().await.expect("subtitles"),
+        "",
+        "off by default"
+    );
+    let refused = player.set_subtitles("de").await.expect_err("no German");
+    assert!(matches!(refused, Error::InvalidArgument(_)), "{refused:?}");
+
+    player.set_subtitles("fr").await.expect("French subtitles");
+    eventually(10, "French subtitles on", || async {
+        (player.subtitles().await.ok()? == "fr").then_some(())
+    })
+    .await;
+    // Paused, the picture and the text hold still: the cue of that instant.
+    player.pause().await.expect("Pause");
+    wait_state(&player, "paused").await;
+    shows_cue_of(&player, Some("fr")).await;
+    // A seek brings the cues of the new place.
+    player.seek(21.0).await.expect("Seek");
+    eventually(10, "at 21 s", || async {
+        let at = player.position().await.ok()?;
+        (20.9..22.0).contains(&at).then_some(())
+    })
+    .await;
+    shows_cue_of(&player, Some("fr")).await;
+    let text = player.subtitle_text().await.expect("text");
+    assert_eq!(text, sample::cue_text("fr", 10), "at 21 s");
+
+    player.set_subtitles("").await.expect("subtitles off");
+    shows_cue_of(&player, None).await;
+    assert_eq!(player.subtitles().await.expect("subtitles"), "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dash_subtitles_are_offered_and_shown_too() {
+    let (_, title, _, _) = LONG_MEDIA;
+    let headend = Headend::start_with_media(|_| {}).await;
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _daemon = setup("dash", &headend, &bus, &dir).await;
+    let player = player_proxy(&bus.connect().await).await;
+    player.play(title, 0.0).await.expect("Play");
+    wait_state(&player, "playing").await;
+    assert_eq!(
+        player.subtitle_languages().await.expect("languages"),
+        LONG_MEDIA_SUBTITLES
+    );
+    player.set_subtitles("en").await.expect("English subtitles");
+    player.pause().await.expect("Pause");
+    wait_state(&player, "paused").await;
+    shows_cue_of(&player, Some("en")).await;
 }

@@ -119,7 +119,10 @@ pub fn run(
         let dir = tempfile::tempdir().map_err(IngestError::from)?;
         let mezz = dir.path().join("mezzanine.mp4");
         generate(config, i, opts.seconds, &mezz)?;
+        let subs = dir.path().join("en.vtt");
+        write_subtitles("en", opts.seconds, &subs).map_err(IngestError::from)?;
         let ing = IngestOptions {
+            subtitles: vec![("en".into(), subs)],
             ladder: tiny_ladder(),
             scheme: if i % 2 == 0 {
                 Scheme::Cenc
@@ -263,6 +266,32 @@ pub fn generate_dubbed(
         .arg(out)
         .output()?;
     check_status("ffmpeg", &result)
+}
+
+/// Seconds each cue of [`write_subtitles`] is on screen.
+pub const CUE_SECONDS: u32 = 2;
+
+/// The text of cue `n` (from 0) of [`write_subtitles`] in `language`:
+/// what a viewer must see from `n × CUE_SECONDS` seconds on.
+pub fn cue_text(language: &str, n: u32) -> String {
+    format!("{language} line {n}")
+}
+
+/// Writes a WebVTT file for a `seconds`-long synthetic title: one cue per
+/// [`CUE_SECONDS`], each [`cue_text`].
+pub fn write_subtitles(language: &str, seconds: u32, out: &Path) -> std::io::Result<()> {
+    let stamp = |s: u32| format!("{:02}:{:02}:{:02}.000", s / 3600, s / 60 % 60, s % 60);
+    let mut text = String::from("WEBVTT\n");
+    for n in 0..seconds.div_ceil(CUE_SECONDS) {
+        let (from, to) = (n * CUE_SECONDS, ((n + 1) * CUE_SECONDS).min(seconds));
+        text.push_str(&format!(
+            "\n{} --> {}\n{}\n",
+            stamp(from),
+            stamp(to),
+            cue_text(language, n)
+        ));
+    }
+    std::fs::write(out, text)
 }
 
 /// MovieLens ratings as community views (`viewer` = `ml-user-<userId>`).

@@ -118,6 +118,13 @@ impl PlayerIface {
             .map_err(player_error)
     }
 
+    async fn set_subtitles(&self, language: &str) -> Result<(), Error> {
+        self.core
+            .player
+            .set_subtitles(language)
+            .map_err(player_error)
+    }
+
     async fn snapshot(&self) -> Result<(u32, u32, Vec<u8>), Error> {
         match self.core.player.snapshot().await.map_err(player_error)? {
             Some(f) => Ok((f.width, f.height, f.rgb)),
@@ -175,12 +182,27 @@ impl PlayerIface {
 
     #[zbus(property)]
     fn audio_languages(&self) -> Vec<String> {
-        self.status().engine.audio_languages
+        self.status().engine.tracks.audio_languages
     }
 
     #[zbus(property)]
     fn audio_language(&self) -> String {
-        self.status().engine.audio_language
+        self.status().engine.tracks.audio_language
+    }
+
+    #[zbus(property)]
+    fn subtitle_languages(&self) -> Vec<String> {
+        self.status().engine.tracks.subtitle_languages
+    }
+
+    #[zbus(property)]
+    fn subtitles(&self) -> String {
+        self.status().engine.tracks.subtitles
+    }
+
+    #[zbus(property)]
+    fn subtitle_text(&self) -> String {
+        self.status().engine.tracks.subtitle_text
     }
 
     #[zbus(property)]
@@ -288,11 +310,21 @@ pub(super) fn forward(
             if a.edge != b.edge {
                 let _ = me.edge_changed(emitter).await;
             }
-            if a.audio_languages != b.audio_languages {
+            let (t, u) = (&a.tracks, &b.tracks);
+            if t.audio_languages != u.audio_languages {
                 let _ = me.audio_languages_changed(emitter).await;
             }
-            if a.audio_language != b.audio_language {
+            if t.audio_language != u.audio_language {
                 let _ = me.audio_language_changed(emitter).await;
+            }
+            if t.subtitle_languages != u.subtitle_languages {
+                let _ = me.subtitle_languages_changed(emitter).await;
+            }
+            if t.subtitles != u.subtitles {
+                let _ = me.subtitles_changed(emitter).await;
+            }
+            if t.subtitle_text != u.subtitle_text {
+                let _ = me.subtitle_text_changed(emitter).await;
             }
             if a.error != b.error {
                 let _ = me.last_error_changed(emitter).await;

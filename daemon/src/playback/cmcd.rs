@@ -39,6 +39,8 @@ pub enum ObjectType {
     Video,
     /// An init segment (`i`).
     Init,
+    /// Captions or subtitles (`c`).
+    Caption,
     /// A key or license (`k`).
     Key,
     /// Anything else (`o`).
@@ -52,6 +54,7 @@ impl ObjectType {
             Self::Audio => "a",
             Self::Video => "v",
             Self::Init => "i",
+            Self::Caption => "c",
             Self::Key => "k",
             Self::Other => "o",
         }

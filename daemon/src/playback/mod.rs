@@ -24,3 +24,4 @@ pub mod manifest;
 pub mod outage;
 pub mod route;
 pub mod session;
+pub mod subtitles;

@@ -39,6 +39,7 @@ use super::license::{self, LicenseError};
 use super::manifest::{Limits, Presentation, Rendition, Scheme, Segment, TrackKind};
 use super::outage::Outage;
 use super::route::Router;
+use super::subtitles::Subtitles;
 use crate::account::Account;
 use crate::config::{ManifestChoice, PlayerConfig};
 use crate::media::keyring::{KeyRing, Kid};
@@ -51,6 +52,9 @@ const BANDWIDTH_KEY: &str = "player.bandwidth_bps";
 /// The viewer's audio language (BCP 47), kept across titles and restarts:
 /// what [`Command::AudioLanguageChanged`] makes a playback switch to.
 pub const AUDIO_LANGUAGE_KEY: &str = "player.audio_language";
+/// The viewer's subtitle language, empty for none: what
+/// [`Command::SubtitlesChanged`] makes a playback show.
+pub const SUBTITLES_KEY: &str = "player.subtitles";
 /// How often the loop looks at the pipeline when it has nothing to fetch.
 const TICK: Duration = Duration::from_millis(50);
 /// A pipeline position further than this from the wall clock's is a
@@ -99,6 +103,24 @@ pub enum Command {
     /// The viewer chose another audio language ([`AUDIO_LANGUAGE_KEY`]):
     /// play it from here if the title has it.
     AudioLanguageChanged,
+    /// The viewer turned subtitles on, off or to another language
+    /// ([`SUBTITLES_KEY`]).
+    SubtitlesChanged,
+}
+
+/// The title's languages and what is on screen of them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Tracks {
+    /// Audio languages (BCP 47), in manifest order.
+    pub audio_languages: Vec<String>,
+    /// The one playing.
+    pub audio_language: String,
+    /// Subtitle languages, in manifest order.
+    pub subtitle_languages: Vec<String>,
+    /// The one shown, empty when subtitles are off.
+    pub subtitles: String,
+    /// The subtitle text on screen now, lines joined by `\n`.
+    pub subtitle_text: String,
 }
 
 /// Where a playback is.
@@ -174,10 +196,8 @@ pub struct Status {
     pub decoder: String,
     /// The CDN edge the next request goes to.
     pub edge: String,
-    /// The title's audio languages, in manifest order.
-    pub audio_languages: Vec<String>,
-    /// The one playing.
-    pub audio_language: String,
+    /// Languages and subtitles.
+    pub tracks: Tracks,
     /// Why it failed: (code, message).
     pub error: Option<(String, String)>,
     /// QoE so far.
@@ -366,6 +386,11 @@ impl Run {
         let presentation = open(&mut router).await?;
         let audio = audio_tracks(&presentation);
         let mut audio_choice = self.preferred_audio(&audio);
+        let texts = subtitle_tracks(&presentation);
+        let mut subtitles = self
+            .preferred_subtitles(&texts)
+            .filter(|_| !start.preview)
+            .map(|i| (i, texts[i].show(start.from_s)));
         let mut feeds = tracks(
             &presentation,
             start.preview,
@@ -425,11 +450,16 @@ impl Run {
         self.status.send_modify(|s| {
             s.duration_s = duration;
             s.position_s = from;
-            s.audio_languages = audio.iter().map(|a| a.language.clone()).collect();
-            s.audio_language = audio
-                .get(audio_choice)
-                .map(|a| a.language.clone())
-                .unwrap_or_default();
+            s.tracks = Tracks {
+                audio_languages: audio.iter().map(|a| a.language.clone()).collect(),
+                audio_language: audio
+                    .get(audio_choice)
+                    .map(|a| a.language.clone())
+                    .unwrap_or_default(),
+                subtitle_languages: texts.iter().map(|t| t.language.clone()).collect(),
+                subtitles: shown_language(&texts, &subtitles),
+                subtitle_text: String::new(),
+            };
         });
 
         // A command that arrived while the loop was waiting.
@@ -452,7 +482,23 @@ impl Run {
                         for f in &mut feeds {
                             f.seek(t);
                         }
+                        if let Some((_, subs)) = &mut subtitles {
+                            subs.seek(t);
+                        }
                         clock.seek(t);
+                    }
+                    Command::SubtitlesChanged => {
+                        let choice = self.preferred_subtitles(&texts);
+                        if choice != subtitles.as_ref().map(|(i, _)| *i) {
+                            let t = clock.position(&pipeline);
+                            subtitles = choice.map(|i| (i, texts[i].show(t)));
+                            let shown = shown_language(&texts, &subtitles);
+                            tracing::info!(language = %shown, "subtitles changed");
+                            self.status.send_modify(|s| {
+                                s.tracks.subtitles = shown;
+                                s.tracks.subtitle_text.clear();
+                            });
+                        }
                     }
                     Command::AudioLanguageChanged => {
                         let choice = self.preferred_audio(&audio);
@@ -476,7 +522,7 @@ impl Run {
                         clock.seek(t);
                         let now = audio[choice].language.clone();
                         tracing::info!(language = %now, "audio language switched");
-                        self.status.send_modify(|s| s.audio_language = now);
+                        self.status.send_modify(|s| s.tracks.audio_language = now);
                     }
                     Command::SetMaxHeight(h) => {
                         let caps = if h == 0 {
@@ -526,6 +572,7 @@ impl Run {
                 &feeds,
             )?;
             self.publish(&clock, &pipeline, &abr, &feeds, &router, buffer);
+            self.publish_subtitles(subtitles.as_ref().map(|(_, s)| s), position);
 
             // Feed the track furthest behind, up to the buffer target.
             let target = if start.preview {
@@ -541,6 +588,25 @@ impl Run {
                 .map(|(i, _)| i);
             // In an outage, nothing is fetched until the next try is due.
             let due = !outage.waiting(Instant::now());
+            // Subtitles first: a few bytes, and wanted on screen on time.
+            // Their failures only ever cost their own cues.
+            if let Some((_, subs)) = subtitles.as_mut().filter(|_| due)
+                && let Some(segment) = subs.wanted(position).cloned()
+            {
+                let request = Request::new(ObjectType::Caption);
+                match router.get(&segment.url, segment.range, &request).await {
+                    Ok(d) => {
+                        if let Err(e) = subs.add(&d.bytes) {
+                            tracing::warn!(error = %e, code = e.code(), url = %segment.url, "subtitle cues skipped");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, url = %segment.url, "subtitle segment skipped");
+                        subs.skip();
+                    }
+                }
+                continue;
+            }
             let Some(i) = behind.filter(|&i| due && feeds[i].fed_end - position < target) else {
                 // Idle: the time to ask the steering server, once playing.
                 if clock.first_frame {
@@ -692,8 +758,7 @@ impl Run {
         };
         self.status.send_if_modified(|s| {
             let next = Status {
-                audio_languages: s.audio_languages.clone(),
-                audio_language: s.audio_language.clone(),
+                tracks: s.tracks.clone(),
                 ..next
             };
             let changed = *s != next;
@@ -710,6 +775,24 @@ impl Run {
             .get::<String>(&store.meta, AUDIO_LANGUAGE_KEY)
             .and_then(|want| audio.iter().position(|a| a.language == want))
             .unwrap_or(0)
+    }
+
+    /// The subtitle track to show: the viewer's language if the title
+    /// has it, none when subtitles are off.
+    fn preferred_subtitles(&self, texts: &[TextTrack]) -> Option<usize> {
+        let store = &self.engine.store;
+        let want = store.get::<String>(&store.meta, SUBTITLES_KEY)?;
+        texts.iter().position(|t| t.language == want)
+    }
+
+    /// Shows the subtitle text of `position`, if it changed.
+    fn publish_subtitles(&self, subtitles: Option<&Subtitles>, position: f64) {
+        let text = subtitles.map(|s| s.text_at(position)).unwrap_or_default();
+        self.status.send_if_modified(|s| {
+            let changed = s.tracks.subtitle_text != text;
+            s.tracks.subtitle_text = text;
+            changed
+        });
     }
 
     fn save_bandwidth(&self, abr: &Abr) {
@@ -916,6 +999,56 @@ fn audio_tracks(p: &Presentation) -> Vec<AudioTrack> {
             })
         })
         .collect()
+}
+
+/// One subtitle language of a title.
+#[derive(Debug, Clone)]
+struct TextTrack {
+    /// BCP 47, `und` when the manifest says none.
+    language: String,
+    /// Its WebVTT segments.
+    segments: Vec<Segment>,
+}
+
+impl TextTrack {
+    /// Starts showing it from `t` seconds.
+    fn show(&self, t: f64) -> Subtitles {
+        Subtitles::new(self.segments.clone(), t)
+    }
+}
+
+/// Each WebVTT subtitle track with listed segments, in manifest order
+/// (TTML and other formats are not offered).
+fn subtitle_tracks(p: &Presentation) -> Vec<TextTrack> {
+    let webvtt = |r: &Rendition| {
+        let codecs = r.codecs.as_deref().unwrap_or_default();
+        let vtt_urls = r
+            .segments
+            .ready()
+            .is_some_and(|s| s.iter().all(|s| s.url.path().ends_with(".vtt")));
+        codecs == "wvtt" || (codecs.is_empty() && vtt_urls)
+    };
+    p.periods
+        .first()
+        .into_iter()
+        .flat_map(|period| &period.tracks)
+        .filter(|t| t.kind == TrackKind::Subtitles)
+        .filter_map(|t| {
+            let r = t.renditions.iter().find(|r| webvtt(r))?;
+            Some(TextTrack {
+                language: t.language.clone().unwrap_or_else(|| "und".into()),
+                segments: r.segments.ready().filter(|s| !s.is_empty())?.to_vec(),
+            })
+        })
+        .collect()
+}
+
+/// The language of the subtitles shown, empty for none.
+fn shown_language(texts: &[TextTrack], shown: &Option<(usize, Subtitles)>) -> String {
+    shown
+        .as_ref()
+        .map(|(i, _)| texts[*i].language.clone())
+        .unwrap_or_default()
 }
 
 /// The video track's ladder and, unless `preview`, the `audio` rendition.

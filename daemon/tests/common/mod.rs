@@ -356,6 +356,9 @@ pub const LONG_MEDIA_S: u32 = 30;
 /// [`LONG_MEDIA`]'s audio, English and a French dub: (ISO 639-2, tone Hz).
 /// Manifests call them `en` and `fr`.
 const LONG_MEDIA_AUDIO: [(&str, u32); 2] = [("eng", 440), ("fra", 660)];
+/// [`LONG_MEDIA`]'s WebVTT subtitles, each cue
+/// [`ottbox_headend::sample::cue_text`].
+pub const LONG_MEDIA_SUBTITLES: [&str; 2] = ["en", "fr"];
 
 /// The clear ad creative in every [`media_template`].
 pub const AD_ASSET: &str = "test-ad";
@@ -427,8 +430,18 @@ fn media_template() -> &'static Path {
                 };
                 ottbox_headend::sample::generate_dubbed(&config, rgb, audio, seconds, &mezz)
                     .expect("mezzanine");
+                let mut subtitles = Vec::new();
+                if asset == LONG_MEDIA.0 {
+                    for language in LONG_MEDIA_SUBTITLES {
+                        let file = dir.path().join(format!("{language}.vtt"));
+                        ottbox_headend::sample::write_subtitles(language, seconds, &file)
+                            .expect("subtitles");
+                        subtitles.push((language.to_owned(), file));
+                    }
+                }
                 let opts = IngestOptions {
                     scheme,
+                    subtitles,
                     ladder: ottbox_headend::config::tiny_ladder(),
                     preset: "ultrafast".into(),
                     regions: vec!["eu".into()],

@@ -32,6 +32,10 @@ pub enum IngestError {
     /// The title id cannot be used (it becomes a directory name).
     #[error("invalid title id {0:?}: use 1 to 64 characters of a-z, 0-9, '-' and '_'")]
     InvalidTitle(String),
+    /// A subtitle language that is not a BCP 47 tag (it becomes a
+    /// directory name and a manifest attribute).
+    #[error("invalid subtitle language {0:?}: use letters, digits and '-' (en, pt-BR)")]
+    InvalidLanguage(String),
     /// The input file does not exist.
     #[error("input file {0} does not exist")]
     InputMissing(PathBuf),
@@ -99,6 +103,9 @@ pub struct IngestOptions {
     pub regions: Vec<String>,
     /// x264 preset.
     pub preset: String,
+    /// WebVTT subtitle files: (BCP 47 language, file), packaged as
+    /// segmented WebVTT beside the media (CMAF titles only).
+    pub subtitles: Vec<(String, PathBuf)>,
 }
 
 impl IngestOptions {
@@ -111,6 +118,7 @@ impl IngestOptions {
             ladder: config.ingest.ladder.clone(),
             regions: config.ingest.regions.clone(),
             preset: config.ingest.x264_preset.clone(),
+            subtitles: Vec::new(),
         }
     }
 }
@@ -133,6 +141,19 @@ pub fn ingest(
     opts: &IngestOptions,
 ) -> Result<assets::Asset, IngestError> {
     validate_title(&opts.title)?;
+    for (language, file) in &opts.subtitles {
+        let tag = !language.is_empty()
+            && language.len() <= 35
+            && language
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !tag {
+            return Err(IngestError::InvalidLanguage(language.clone()));
+        }
+        if !file.is_file() {
+            return Err(IngestError::InputMissing(file.clone()));
+        }
+    }
     if !input.is_file() {
         return Err(IngestError::InputMissing(input.to_owned()));
     }

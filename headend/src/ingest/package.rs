@@ -100,6 +100,15 @@ pub fn cmaf(
             key_label: label.into(),
         });
     }
+    // Clear text beside the media: WebVTT cues carry no protection.
+    for (language, file) in &opts.subtitles {
+        let dir = format!("text_{language}");
+        cmd.arg(format!(
+            "in={},stream=text,segment_template={dir}/$Number$.vtt,playlist_name={dir}.m3u8,hls_group_id=subs,hls_name={},language={language}",
+            file.display(),
+            language_name(language),
+        ));
+    }
     let key_arg = keys
         .iter()
         .map(|k| {

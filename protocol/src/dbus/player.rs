@@ -49,6 +49,10 @@ pub trait Player1 {
     /// title lacks, `NotPlaying` when nothing plays.
     fn set_audio_language(&self, language: &str) -> Result<(), Error>;
 
+    /// Shows subtitles in `language` (one of `SubtitleLanguages`), or none
+    /// for `""`, from here on and in later titles that have it.
+    fn set_subtitles(&self, language: &str) -> Result<(), Error>;
+
     /// The picture on screen as RGB: (width, height, width × height × 3
     /// bytes). `NotSupported` when the sink keeps no picture.
     fn snapshot(&self) -> Result<(u32, u32, Vec<u8>), Error>;
@@ -97,6 +101,19 @@ pub trait Player1 {
     /// The audio language playing.
     #[zbus(property)]
     fn audio_language(&self) -> zbus::Result<String>;
+
+    /// The title's WebVTT subtitle languages, manifest order.
+    #[zbus(property)]
+    fn subtitle_languages(&self) -> zbus::Result<Vec<String>>;
+
+    /// The subtitle language shown, empty when subtitles are off.
+    #[zbus(property)]
+    fn subtitles(&self) -> zbus::Result<String>;
+
+    /// The subtitle text on screen now (lines joined by `\n`), for the UI
+    /// to draw over the picture; empty between cues.
+    #[zbus(property)]
+    fn subtitle_text(&self) -> zbus::Result<String>;
 
     /// Why the last playback failed: `code: sentence`, else empty.
     #[zbus(property)]
