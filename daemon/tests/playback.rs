@@ -48,8 +48,15 @@ async fn setup_with(
 struct Viewer {
     player: Player1Proxy<'static>,
     _daemon: Daemon,
-    _bus: Bus,
+    bus: Bus,
     _dir: tempfile::TempDir,
+}
+
+impl Viewer {
+    /// The private bus, for command-line tools.
+    fn bus_address(&self) -> String {
+        self.bus.address.clone()
+    }
 }
 
 /// Starts a daemon playing HLS with a buffer target of `buffer_s`
@@ -73,7 +80,7 @@ async fn playing_hls(headend: &Headend, title: &str, buffer_s: u32) -> Viewer {
     Viewer {
         player,
         _daemon: daemon,
-        _bus: bus,
+        bus,
         _dir: dir,
     }
 }
@@ -963,7 +970,24 @@ async fn webvtt_subtitles_come_on_in_a_language_follow_the_picture_and_go_off() 
     let text = player.subtitle_text().await.expect("text");
     assert_eq!(text, sample::cue_text("fr", 10), "at 21 s");
 
-    player.set_subtitles("").await.expect("subtitles off");
+    // An operator's script turns them off with ottboxctl.
+    let ctl = std::process::Command::new(env!("CARGO_BIN_EXE_ottboxctl"))
+        .args([
+            "--bus-address",
+            &viewer.bus_address(),
+            "--json",
+            "subtitles",
+            "off",
+        ])
+        .output()
+        .expect("ottboxctl");
+    let out = String::from_utf8_lossy(&ctl.stdout);
+    assert!(
+        ctl.status.success(),
+        "{out} {}",
+        String::from_utf8_lossy(&ctl.stderr)
+    );
+    assert!(out.contains("\"subtitles\":\"\""), "{out}");
     shows_cue_of(&player, None).await;
     assert_eq!(player.subtitles().await.expect("subtitles"), "");
 }

@@ -72,6 +72,17 @@ enum Command {
     },
     /// Stop playback.
     Stop,
+    /// Play another audio language of the title (`en`, `fr`); without
+    /// one, list them.
+    Audio {
+        /// The language.
+        language: Option<String>,
+    },
+    /// Show subtitles in a language, or `off`; without one, list them.
+    Subtitles {
+        /// The language, or `off`.
+        language: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -265,6 +276,35 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         Command::Stop => {
             player.stop().await?;
             out.show(json!({"state": "stopped"}), "Stopped".into());
+        }
+        Command::Audio { language } => {
+            if let Some(l) = language {
+                player.set_audio_language(l).await?;
+            }
+            let offered = player.audio_languages().await?;
+            let now = language.clone().unwrap_or(player.audio_language().await?);
+            out.show(
+                json!({"audio_language": now, "audio_languages": offered}),
+                format!("Audio {now} (of {})", offered.join(", ")),
+            );
+        }
+        Command::Subtitles { language } => {
+            if let Some(l) = language {
+                player
+                    .set_subtitles(if l == "off" { "" } else { l })
+                    .await?;
+            }
+            let offered = player.subtitle_languages().await?;
+            let now = match language.as_deref() {
+                Some("off") => String::new(),
+                Some(l) => l.to_owned(),
+                None => player.subtitles().await?,
+            };
+            let shown = if now.is_empty() { "off" } else { now.as_str() };
+            out.show(
+                json!({"subtitles": now, "subtitle_languages": offered}),
+                format!("Subtitles {shown} (of {})", offered.join(", ")),
+            );
         }
     }
     Ok(())
