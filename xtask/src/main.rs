@@ -19,6 +19,7 @@ mod bench;
 mod cross;
 mod demo;
 mod demo_box;
+mod fuzz;
 mod headend;
 mod png;
 mod qemu;
@@ -73,6 +74,12 @@ enum Command {
     },
     /// Boot the arm64 box in QEMU and run the smoke scenario in the guest.
     Qemu,
+    /// Run every cargo-fuzz target of the daemon's parsers for a while.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+    },
 }
 
 fn main() {
@@ -85,6 +92,7 @@ fn main() {
         Command::YoctoCrates { check } => yocto::run(check),
         Command::Cross { arch } => cross::run(arch),
         Command::Qemu => qemu::run(),
+        Command::Fuzz { seconds } => setup::run().and_then(|()| fuzz::run(seconds)),
     };
     // The error chain, without a backtrace: these are messages for people.
     if let Err(e) = result {

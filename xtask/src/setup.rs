@@ -73,7 +73,7 @@ pub fn run() -> anyhow::Result<()> {
     wheel()?;
     oelint()?;
     rust_components()?;
-    cargo_deny()?;
+    cargo_tool("cargo-deny", "deny")?;
     println!("setup: done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -288,11 +288,13 @@ fn rust_components() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn cargo_deny() -> anyhow::Result<()> {
-    if succeeds(cargo().args(["deny", "--version"])) {
-        println!("cargo: cargo-deny present");
+/// Installs the cargo subcommand `subcommand` from crate `krate` unless
+/// it runs already.
+pub fn cargo_tool(krate: &str, subcommand: &str) -> anyhow::Result<()> {
+    if succeeds(cargo().args([subcommand, "--version"])) {
+        println!("cargo: {krate} present");
         return Ok(());
     }
-    println!("cargo: installing: cargo-deny (compiles once, a few minutes)");
-    run_cmd(cargo().args(["install", "cargo-deny", "--locked"]))
+    println!("cargo: installing: {krate} (compiles once, a few minutes)");
+    run_cmd(cargo().args(["install", krate, "--locked"]))
 }
