@@ -54,6 +54,66 @@ pub struct Config {
     pub events: EventsConfig,
     /// The player: sinks, buffering, quality limits.
     pub player: PlayerConfig,
+    /// Predictive prefetch: titles made ready to start from memory.
+    pub prefetch: PrefetchConfig,
+}
+
+/// Predictive prefetch (see [`crate::prefetch`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PrefetchConfig {
+    /// How many titles of the home rows are kept ready to start from
+    /// memory; 0 turns predictive prefetch off.
+    pub titles: usize,
+    /// Memory for their manifests and first segments, bytes.
+    pub max_bytes: usize,
+    /// A title stays ready this long, seconds (its session and license
+    /// are not trusted for longer).
+    pub ttl_s: u64,
+    /// Whether the box's link is metered: `auto` asks NetworkManager
+    /// (unknown counts as not metered), or `yes` / `no`.
+    pub metered: Metered,
+    /// Prefetch even on a metered link.
+    pub on_metered: bool,
+    /// The player stays idle this long before a round starts, seconds.
+    pub idle_s: f64,
+}
+
+/// Whether the link is metered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metered {
+    /// As NetworkManager says.
+    Auto,
+    /// Metered (a mobile hotspot, a capped plan).
+    Yes,
+    /// Not metered.
+    No,
+}
+
+impl Default for PrefetchConfig {
+    fn default() -> Self {
+        Self {
+            titles: 3,
+            max_bytes: 8 << 20,
+            ttl_s: 300,
+            metered: Metered::Auto,
+            on_metered: false,
+            idle_s: 1.0,
+        }
+    }
+}
+
+impl PrefetchConfig {
+    /// How long a title stays ready.
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.ttl_s)
+    }
+
+    /// How long the player is idle before a round.
+    pub fn idle(&self) -> Duration {
+        Duration::from_secs_f64(self.idle_s.clamp(0.0, 3600.0))
+    }
 }
 
 /// The player.
@@ -178,6 +238,7 @@ impl Default for Config {
             cache: CacheConfig::default(),
             events: EventsConfig::default(),
             player: PlayerConfig::default(),
+            prefetch: PrefetchConfig::default(),
         }
     }
 }
@@ -297,7 +358,7 @@ fn invalid(path: &Path, e: toml::de::Error) -> ConfigError {
 }
 
 /// The sections an `OTTBOX_<SECTION>_<KEY>` variable may name.
-const SECTIONS: [&str; 5] = ["headend", "bus", "cache", "events", "player"];
+const SECTIONS: [&str; 6] = ["headend", "bus", "cache", "events", "player", "prefetch"];
 
 /// Folds `OTTBOX_*` variables into the table. Values are parsed as TOML
 /// scalars when they look like one (`5`, `true`, `2.5`), else taken as
@@ -390,6 +451,7 @@ mod tests {
                 ("OTTBOX_CACHE_HOME_TTL_S", "7"),
                 ("OTTBOX_BUS_KIND", "session"),
                 ("OTTBOX_STATE_DIR", "/tmp/env"),
+                ("OTTBOX_PREFETCH_METERED", "yes"),
                 ("OTTBOX_BOGUS", "1"),
                 ("PATH", "/bin"),
             ],
@@ -399,6 +461,7 @@ mod tests {
         assert_eq!(config.cache.home_ttl_s, 7);
         assert_eq!(config.bus.kind, BusKind::Session);
         assert_eq!(config.state_dir, PathBuf::from("/tmp/env"));
+        assert_eq!(config.prefetch.metered, Metered::Yes);
         assert!(warnings.iter().any(|w| w.contains("OTTBOX_BOGUS")));
     }
 

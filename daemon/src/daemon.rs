@@ -101,6 +101,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
     tasks.spawn(core.beacons.clone().run_sender(shutdown.clone()));
+    tasks.spawn(core.prefetcher.clone().run(shutdown.clone()));
 
     let conn = dbus::serve(&config.bus, core.clone())
         .await

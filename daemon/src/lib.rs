@@ -11,6 +11,8 @@
 //! - [`ads`]: client-side ads: VMAP/VAST plans, when breaks play, beacons;
 //! - [`player`]: Play, Preview and Stop for the viewer: one playback at a
 //!   time, resume points and viewing events around the engine;
+//! - [`prefetch`]: while idle, the likeliest next titles made ready to
+//!   start from memory;
 //! - [`dbus`]: `io.ottbox.Daemon` and its interfaces, one file each;
 //! - [`daemon`]: wiring it together, systemd readiness and watchdog,
 //!   shutdown;
@@ -33,6 +35,7 @@ pub mod net;
 pub mod outbox;
 pub mod playback;
 pub mod player;
+pub mod prefetch;
 pub mod store;
 
 /// The daemon's version, as reported on D-Bus and in logs.
@@ -55,6 +58,8 @@ pub struct Core {
     pub beacons: Arc<ads::beacons::Beacons>,
     /// The player.
     pub player: Arc<player::Player>,
+    /// Predictive prefetch for the player.
+    pub prefetcher: Arc<prefetch::Prefetcher>,
 }
 
 impl Core {
@@ -72,17 +77,29 @@ impl Core {
             config.cache.clone(),
         );
         let beacons = ads::beacons::Beacons::new(store.clone(), headend.http().clone());
+        let engine = playback::session::Engine {
+            headend: headend.clone(),
+            account: account.clone(),
+            store: store.clone(),
+            config: config.player.clone(),
+        };
+        let warm = playback::warm::Warm::new(config.prefetch.max_bytes, config.prefetch.ttl());
         let player = player::Player::new(
-            store.clone(),
-            headend.clone(),
-            account.clone(),
+            engine.clone(),
+            Arc::new(warm),
             catalog.clone(),
             events.clone(),
             beacons.clone(),
-            config.player.clone(),
+        );
+        let prefetcher = prefetch::Prefetcher::new(
+            engine,
+            catalog.clone(),
+            player.clone(),
+            config.prefetch.clone(),
         );
         Ok(Arc::new(Self {
             player,
+            prefetcher,
             store,
             headend,
             account,

@@ -28,19 +28,19 @@ use ottbox_protocol::dbus::Tile;
 use ottbox_protocol::playback::EventKind;
 use tokio::sync::{mpsc, watch};
 
-use crate::account::{Account, AccountError};
+use crate::account::AccountError;
 use crate::ads::beacons::Beacons;
 use crate::ads::plan::AdPlan;
 use crate::ads::{self, Schedule};
 use crate::catalog::{Catalog, CatalogError, resume};
-use crate::config::PlayerConfig;
 use crate::events::Events;
 use crate::media::pipeline::Frame;
-use crate::net::{Headend, HeadendError};
+use crate::net::HeadendError;
 use crate::playback::session::{
     AUDIO_LANGUAGE_KEY, Command, Engine, Qoe, SUBTITLES_KEY, State, Status,
 };
-use crate::store::{Store, StoreError};
+use crate::playback::warm::Warm;
+use crate::store::StoreError;
 
 /// Seconds of media between resume-point saves while playing.
 pub const SAVE_EVERY_S: f64 = 10.0;
@@ -136,13 +136,13 @@ struct Current {
 
 /// The player.
 pub struct Player {
-    store: Store,
-    headend: Headend,
-    account: Arc<Account>,
+    /// The headend, account, store and config every playback uses.
+    engine: Engine,
+    /// What predictive prefetch made ready to start from memory.
+    warm: Arc<Warm>,
     catalog: Arc<Catalog>,
     events: Arc<Events>,
     beacons: Arc<Beacons>,
-    config: PlayerConfig,
     current: Mutex<Option<Current>>,
     status: watch::Sender<PlayerStatus>,
 }
@@ -158,29 +158,30 @@ impl std::fmt::Debug for Player {
 impl Player {
     /// A stopped player.
     pub fn new(
-        store: Store,
-        headend: Headend,
-        account: Arc<Account>,
+        engine: Engine,
+        warm: Arc<Warm>,
         catalog: Arc<Catalog>,
         events: Arc<Events>,
         beacons: Arc<Beacons>,
-        config: PlayerConfig,
     ) -> Arc<Self> {
         let (status, _) = watch::channel(PlayerStatus {
             state: "stopped".into(),
             ..PlayerStatus::default()
         });
         Arc::new(Self {
-            store,
-            headend,
-            account,
+            engine,
+            warm,
             catalog,
             events,
             beacons,
-            config,
             current: Mutex::new(None),
             status,
         })
+    }
+
+    /// What predictive prefetch made ready.
+    pub fn warm(&self) -> &Arc<Warm> {
+        &self.warm
     }
 
     /// The status now.
@@ -217,16 +218,18 @@ impl Player {
             ));
         }
         let details = self.catalog.details(title_id).await?;
-        let token = self.account.access_token().await?;
-        let session = self.headend.playback(&token, title_id).await?;
+        let token = self.engine.account.access_token().await?;
+        let warm = self.warm.get(title_id);
+        let session = match &warm {
+            Some(w) => w.session.clone(),
+            None => self.engine.headend.playback(&token, title_id).await?,
+        };
         let start = if preview {
             0.0
         } else if from_s >= 0.0 {
             from_s
         } else {
-            resume::get(&self.store, title_id)
-                .map(|r| r.position_s)
-                .unwrap_or(session.resume_s)
+            resume::start_at(&self.engine.store, title_id, session.resume_s)
         };
         if session.duration_s > 0.0 && start > session.duration_s {
             return Err(PlayerError::InvalidArgument(format!(
@@ -247,12 +250,7 @@ impl Player {
             event.position_s = Some(start);
             self.events.push(&event)?;
         }
-        let engine = Engine {
-            headend: self.headend.clone(),
-            account: self.account.clone(),
-            store: self.store.clone(),
-            config: self.config.clone(),
-        };
+        let engine = self.engine.clone();
         let content = Arc::new(Mutex::new(Status {
             position_s: start,
             duration_s: session.duration_s,
@@ -269,6 +267,7 @@ impl Player {
             requests: rx,
             content: content.clone(),
             max_height: 0,
+            warm,
         };
         let task = tokio::spawn(programme.run(start, requested_at));
         *self.lock() = Some(Current {
@@ -284,7 +283,7 @@ impl Player {
     /// The ad plan at `url`; none when it cannot be had (the title plays
     /// without ads rather than not at all).
     async fn ad_plan(&self, url: &str, duration_s: f64) -> AdPlan {
-        match ads::fetch_plan(self.headend.http(), url, duration_s).await {
+        match ads::fetch_plan(self.engine.headend.http(), url, duration_s).await {
             Ok(plan) => plan,
             Err(e) => {
                 tracing::warn!(code = e.code(), error = %e, "no ads for this playback");
@@ -352,8 +351,9 @@ impl Player {
         } else if self.lock().is_none() {
             return Err(PlayerError::NotPlaying);
         } else {
-            self.store
-                .put(&self.store.meta, SUBTITLES_KEY, &String::new())?;
+            self.engine
+                .store
+                .put(&self.engine.store.meta, SUBTITLES_KEY, &String::new())?;
         }
         self.request(programme::Request::Command(Command::SubtitlesChanged))
     }
@@ -374,8 +374,9 @@ impl Player {
                 "{language:?} is not one of this title's {what} languages {offered:?}"
             )));
         }
-        self.store
-            .put(&self.store.meta, key, &language.to_owned())?;
+        self.engine
+            .store
+            .put(&self.engine.store.meta, key, &language.to_owned())?;
         Ok(())
     }
 
@@ -405,8 +406,13 @@ impl Player {
     /// Saves the resume point and queues the matching event: `complete` at
     /// the end, else `progress`.
     fn keep_position(&self, tile: &Tile, status: &Status) -> Result<(), PlayerError> {
-        resume::save(&self.store, tile, status.position_s, status.duration_s)?;
-        self.store.flush()?;
+        resume::save(
+            &self.engine.store,
+            tile,
+            status.position_s,
+            status.duration_s,
+        )?;
+        self.engine.store.flush()?;
         let kind = if status.state == State::Ended {
             EventKind::Complete
         } else {

@@ -168,6 +168,12 @@ impl Catalog {
         Ok(self.view(cached))
     }
 
+    /// The home rows as last fetched, without asking the headend.
+    pub fn cached_home(&self) -> Option<HomeView> {
+        let cached: Option<Cached<Home>> = self.store.get(&self.store.home, HOME_KEY);
+        cached.map(|c| self.view(c))
+    }
+
     fn view(&self, cached: Cached<Home>) -> HomeView {
         let mut rows: Vec<HomeRow> = cached
             .value

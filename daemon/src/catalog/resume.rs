@@ -55,6 +55,12 @@ pub fn get(store: &Store, title_id: &str) -> Option<Resume> {
     store.get(&store.resume, title_id)
 }
 
+/// Where Play starts `title_id` when asked for its resume point: the
+/// box's own position if it has one, else the server's `server_s`.
+pub fn start_at(store: &Store, title_id: &str, server_s: f64) -> f64 {
+    get(store, title_id).map_or(server_s, |r| r.position_s)
+}
+
 /// Merges local positions saved at or after `known_until` (what the
 /// server's rows already reflect) into `rows`, putting Continue watching
 /// first.

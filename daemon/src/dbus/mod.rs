@@ -63,6 +63,11 @@ pub fn forward(conn: &Connection, core: &Core, shutdown: watch::Receiver<bool>) 
         shutdown.clone(),
     );
     player::forward(conn.clone(), core.player.subscribe(), shutdown.clone());
+    player::forward_prefetched(
+        conn.clone(),
+        core.player.warm().subscribe(),
+        shutdown.clone(),
+    );
     mpris::forward(conn.clone(), core.player.subscribe(), shutdown);
 }
 

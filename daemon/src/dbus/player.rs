@@ -245,7 +245,14 @@ impl PlayerIface {
             ("dropped_frames".to_owned(), q.dropped_frames as f64),
             ("edge_switches".to_owned(), f64::from(q.edge_switches)),
             ("edge_switch_ms".to_owned(), q.edge_switch_ms),
+            ("prefetched".to_owned(), f64::from(q.prefetched)),
         ])
+    }
+
+    /// Titles that Play would start from what predictive prefetch holds.
+    #[zbus(property)]
+    fn prefetched(&self) -> Vec<String> {
+        self.core.player.warm().titles()
     }
 }
 
@@ -259,6 +266,31 @@ fn player_error(e: PlayerError) -> Error {
         PlayerError::NotPlaying => Error::NotSupported("nothing is playing".into()),
         PlayerError::AdPlaying(m) => Error::AdPlaying(m),
     }
+}
+
+/// Emits `PropertiesChanged` for `Prefetched` when a title is warmed or
+/// the warm titles are forgotten.
+pub(super) fn forward_prefetched(
+    conn: Connection,
+    mut warm: watch::Receiver<u64>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        while changed(&mut warm, &mut shutdown).await {
+            let Ok(iface) = conn
+                .object_server()
+                .interface::<_, PlayerIface>(PLAYER_PATH)
+                .await
+            else {
+                return;
+            };
+            let _ = iface
+                .get()
+                .await
+                .prefetched_changed(iface.signal_emitter())
+                .await;
+        }
+    });
 }
 
 /// Emits `PropertiesChanged` for the player's properties that changed.

@@ -85,6 +85,8 @@ pub struct Download {
     pub bytes: Vec<u8>,
     /// From sending the request to the last byte.
     pub elapsed: Duration,
+    /// Served from memory (what prefetch fetched ahead), not the network.
+    pub from_cache: bool,
 }
 
 /// Downloads media over a shared client.
@@ -168,6 +170,7 @@ impl Fetcher {
         Ok(Download {
             bytes,
             elapsed: started.elapsed(),
+            from_cache: false,
         })
     }
 }

@@ -11,6 +11,10 @@
 //! - [`license`]: the ClearKey license client;
 //! - [`route`]: each request to the edge the selector picks, with CMCD,
 //!   failing over;
+//! - [`selection`]: which tracks a playback plays (ladder, language,
+//!   subtitles, keys);
+//! - [`warm`]: predictive prefetch's store of what Play needs before the
+//!   first frame, and how it is filled;
 //! - [`session`]: one playback, from the headend's playback session to
 //!   frames: track choice, licenses, feeding the pipeline, buffering,
 //!   pause, seek, QoE.
@@ -23,5 +27,7 @@ pub mod license;
 pub mod manifest;
 pub mod outage;
 pub mod route;
+mod selection;
 pub mod session;
 pub mod subtitles;
+pub mod warm;

@@ -24,6 +24,7 @@ use super::cdn::{EdgeSelector, Outcome, Policy, SteeringClient};
 use super::cmcd::{Cmcd, Request};
 use super::fetch::{Download, FetchError, Fetcher};
 use super::manifest::ByteRange;
+use super::warm::Objects;
 
 /// Requests made for one download before giving up (each may go to a
 /// different edge).
@@ -56,6 +57,13 @@ pub struct Router {
     /// The edge that served the last successful download.
     served_by: Option<usize>,
     switches: EdgeSwitches,
+    /// Answers fetched ahead (see [`super::warm`]), served without a
+    /// request.
+    warm: Objects,
+    /// Requests `warm` answered.
+    prefetched: u32,
+    /// Every successful download, kept while warming a title.
+    recorded: Option<Objects>,
 }
 
 impl Router {
@@ -107,6 +115,9 @@ impl Router {
             steering,
             served_by: None,
             switches: EdgeSwitches::default(),
+            warm: Objects::default(),
+            prefetched: 0,
+            recorded: None,
         })
     }
 
@@ -118,6 +129,26 @@ impl Router {
     /// The moves between edges so far.
     pub fn switches(&self) -> EdgeSwitches {
         self.switches
+    }
+
+    /// Answers `url`s held in `objects` from memory from now on.
+    pub fn serve_from(&mut self, objects: Objects) {
+        self.warm = objects;
+    }
+
+    /// How many requests were answered from memory.
+    pub fn prefetched(&self) -> u32 {
+        self.prefetched
+    }
+
+    /// Keeps every download from now on, for [`Router::take_recorded`].
+    pub fn record(&mut self) {
+        self.recorded = Some(Objects::default());
+    }
+
+    /// The downloads kept since [`Router::record`].
+    pub fn take_recorded(&mut self) -> Objects {
+        self.recorded.take().unwrap_or_default()
     }
 
     /// The selected edge's manifest URL.
@@ -139,6 +170,14 @@ impl Router {
         range: Option<ByteRange>,
         request: &Request,
     ) -> Result<Download, FetchError> {
+        if let Some(body) = self.warm.get(url, range) {
+            self.prefetched += 1;
+            return Ok(Download {
+                bytes: body.to_vec(),
+                elapsed: Duration::ZERO,
+                from_cache: true,
+            });
+        }
         let mut attempt = 1;
         let mut first_failure: Option<Instant> = None;
         loop {
@@ -159,6 +198,9 @@ impl Router {
             match result {
                 Ok(d) => {
                     self.served(edge, first_failure);
+                    if let Some(recorded) = &mut self.recorded {
+                        recorded.insert(url, range, &d.bytes);
+                    }
                     return Ok(d);
                 }
                 Err(e) if e.is_transient() && attempt < ATTEMPTS => {

@@ -27,22 +27,25 @@
 //! state with a stable code (`media.http_status`, `license.refused`,
 //! `decrypt.no_key`, `manifest.malformed`, ...), never a panic.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ottbox_protocol::playback::PlaybackSession;
 use tokio::sync::{mpsc, watch};
 
-use super::abr::{self, Abr, AbrConfig, Caps, Ladder, Upcoming, UserCap};
+use super::abr::{self, Abr, AbrConfig, Caps, Ladder, UserCap};
 use super::cmcd::{Cmcd, ObjectType, Request, StreamFormat};
 use super::fetch::{FetchError, Fetcher};
 use super::license::{self, LicenseError};
-use super::manifest::{Limits, Presentation, Rendition, Scheme, Segment, TrackKind};
+use super::manifest::{Limits, Presentation};
 use super::outage::Outage;
 use super::route::Router;
+use super::selection::{Feed, Selection, preferred_audio, preferred_subtitles, shown_language};
 use super::subtitles::Subtitles;
+use super::warm::WarmTitle;
 use crate::account::Account;
 use crate::config::{ManifestChoice, PlayerConfig};
-use crate::media::keyring::{KeyRing, Kid};
+use crate::media::keyring::KeyRing;
 use crate::media::pipeline::{Frame, MediaKind, Pipeline, PipelineError, PipelineEvent, Sinks};
 use crate::net::Headend;
 use crate::store::Store;
@@ -87,6 +90,8 @@ pub struct Start {
     pub preview: bool,
     /// When the viewer pressed Play: time to first frame counts from here.
     pub requested_at: Instant,
+    /// What predictive prefetch fetched ahead for this title, if any.
+    pub warm: Option<Arc<WarmTitle>>,
 }
 
 /// What the viewer asks of a running playback.
@@ -175,6 +180,9 @@ pub struct Qoe {
     /// The longest a download took from its first failed request to its
     /// arrival from another edge, milliseconds (0 without such a failover).
     pub edge_switch_ms: f64,
+    /// Requests this playback did not make because predictive prefetch
+    /// had the answer in memory (the license, manifests, segments).
+    pub prefetched: u32,
 }
 
 /// What the engine publishes.
@@ -320,46 +328,6 @@ impl Drop for Playback {
     }
 }
 
-/// One track being fed.
-struct Feed {
-    /// Index of the track in the pipeline.
-    track: usize,
-    kind: MediaKind,
-    /// Renditions, lowest bandwidth first (the ABR ladder's order).
-    renditions: Vec<Rendition>,
-    /// The rendition whose init segment was pushed last.
-    current: Option<usize>,
-    /// Next segment to fetch.
-    next: usize,
-    /// Presentation time up to which media is pushed.
-    fed_end: f64,
-    done: bool,
-}
-
-impl Feed {
-    fn segments(&self, rendition: usize) -> &[Segment] {
-        self.renditions
-            .get(rendition)
-            .and_then(|r| r.segments.ready())
-            .unwrap_or_default()
-    }
-
-    /// Positions the feed at the segment that holds `t`.
-    fn seek(&mut self, t: f64) {
-        let segs = self.segments(0);
-        let i = segs
-            .iter()
-            .position(|s| s.start + s.duration > t)
-            .unwrap_or(segs.len());
-        let fed_end = segs.get(i).map_or(t, |s| s.start);
-        let done = i >= segs.len();
-        self.next = i;
-        self.fed_end = fed_end;
-        self.current = None;
-        self.done = done;
-    }
-}
-
 struct Run {
     engine: Engine,
     status: watch::Sender<Status>,
@@ -370,73 +338,47 @@ struct Run {
 impl Run {
     async fn play(&mut self, start: Start) -> Result<(), PlayError> {
         let t0 = start.requested_at;
-        let fetcher = Fetcher::new(self.engine.headend.http().clone());
-        let dash = self.engine.config.manifest == ManifestChoice::Dash
-            && start.session.edges.iter().any(|e| e.dash_url.is_some());
-        let cmcd = Cmcd::new(
-            &crate::events::new_id(),
-            &start.session.title_id,
-            if dash {
-                StreamFormat::Dash
-            } else {
-                StreamFormat::Hls
-            },
-        );
-        let mut router = Router::new(fetcher, cmcd, &start.session, dash)?;
+        let mut router = router(&self.engine, &start.session)?;
+        if let Some(warm) = &start.warm {
+            router.serve_from(warm.objects.clone());
+        }
         let presentation = open(&mut router).await?;
-        let audio = audio_tracks(&presentation);
-        let mut audio_choice = self.preferred_audio(&audio);
-        let texts = subtitle_tracks(&presentation);
-        let mut subtitles = self
-            .preferred_subtitles(&texts)
+        let Selection {
+            audio,
+            mut audio_choice,
+            texts,
+            mut feeds,
+            kids,
+        } = Selection::new(&presentation, &self.engine.store, start.preview)?;
+        let store = &self.engine.store;
+        let mut subtitles = preferred_subtitles(store, &texts)
             .filter(|_| !start.preview)
             .map(|i| (i, texts[i].show(start.from_s)));
-        let mut feeds = tracks(
-            &presentation,
-            start.preview,
-            audio.get(audio_choice).map(|a| &a.rendition),
-        )?;
         let ring = KeyRing::new();
-        // Every language's keys up front: a switch then needs no license.
-        let kids = key_ids(
-            feeds
-                .iter()
-                .flat_map(|f| &f.renditions)
-                .chain(audio.iter().map(|a| &a.rendition)),
-        )?;
-        license::acquire(
-            &self.engine.account,
-            &self.engine.headend,
-            &start.session.license_url,
-            &kids,
-            &ring,
-        )
-        .await?;
+        let mut prefetched = 0;
+        if start
+            .warm
+            .as_ref()
+            .is_some_and(|w| w.keys_into(&kids, &ring))
+        {
+            prefetched += 1;
+        } else {
+            license::acquire(
+                &self.engine.account,
+                &self.engine.headend,
+                &start.session.license_url,
+                &kids,
+                &ring,
+            )
+            .await?;
+        }
         let duration = presentation
             .duration
             .filter(|d| *d > 0.0)
             .unwrap_or(start.session.duration_s);
         let from = start.from_s.clamp(0.0, duration.max(0.0));
-        let ladder = Ladder::new(
-            feeds[0]
-                .renditions
-                .iter()
-                .map(|r| {
-                    abr::Rendition::new(r.bandwidth, r.width.unwrap_or(0), r.height.unwrap_or(0))
-                })
-                .collect(),
-        )
-        .map_err(|e| PlayError::Unsupported(e.to_string()))?;
-        let prior = self
-            .engine
-            .store
-            .get::<f64>(&self.engine.store.meta, BANDWIDTH_KEY);
-        let mut abr = Abr::new(ladder, AbrConfig::default(), prior);
-        let display = Caps::none().with_display(
-            self.engine.config.display_width,
-            self.engine.config.display_height,
-        );
-        abr.set_caps(display);
+        let mut abr = startup_abr(&self.engine, &feeds[0])?;
+        let display = display_caps(&self.engine.config);
         let sinks = Sinks {
             video: self.engine.config.video_sink.clone(),
             audio: self.engine.config.audio_sink.clone(),
@@ -447,6 +389,7 @@ impl Run {
             f.seek(from);
         }
         let mut clock = Clock::new(t0, from, duration);
+        clock.qoe.prefetched = prefetched;
         self.status.send_modify(|s| {
             s.duration_s = duration;
             s.position_s = from;
@@ -488,7 +431,7 @@ impl Run {
                         clock.seek(t);
                     }
                     Command::SubtitlesChanged => {
-                        let choice = self.preferred_subtitles(&texts);
+                        let choice = preferred_subtitles(&self.engine.store, &texts);
                         if choice != subtitles.as_ref().map(|(i, _)| *i) {
                             let t = clock.position(&pipeline);
                             subtitles = choice.map(|i| (i, texts[i].show(t)));
@@ -501,7 +444,7 @@ impl Run {
                         }
                     }
                     Command::AudioLanguageChanged => {
-                        let choice = self.preferred_audio(&audio);
+                        let choice = preferred_audio(&self.engine.store, &audio);
                         let Some(feed) = feeds.iter_mut().find(|f| f.kind == MediaKind::Audio)
                         else {
                             continue;
@@ -622,25 +565,7 @@ impl Run {
                 continue;
             };
             let feed = &mut feeds[i];
-            let rendition = if feed.kind == MediaKind::Video && feed.renditions.len() > 1 {
-                if start.preview {
-                    abr.set_current(0);
-                    0
-                } else {
-                    let segment_s = feed.segments(0).get(feed.next).map_or(2.0, |s| s.duration);
-                    let left = feed.segments(0).len().saturating_sub(feed.next);
-                    abr.choose(
-                        buffer,
-                        &Upcoming {
-                            segment_s,
-                            segments_left: Some(left),
-                            sizes: &[],
-                        },
-                    )
-                }
-            } else {
-                0
-            };
+            let rendition = feed.rendition(&mut abr, buffer, start.preview);
             let Some(segment) = feed.segments(rendition).get(feed.next).cloned() else {
                 feed.done = true;
                 pipeline.end_of_stream(feed.track);
@@ -655,10 +580,7 @@ impl Run {
                 throughput_kbps: abr.estimator().mean_bps().map(|b| (b / 1000.0) as u64),
                 startup: !clock.first_frame,
                 top_kbps: feed.renditions.last().map(|r| r.bandwidth / 1000),
-                ..Request::new(match feed.kind {
-                    MediaKind::Video => ObjectType::Video,
-                    MediaKind::Audio => ObjectType::Audio,
-                })
+                ..Request::new(object_type(feed.kind))
             };
             if feed.current != Some(rendition) {
                 if let Some(init) = &segment.init {
@@ -689,7 +611,8 @@ impl Run {
                 }
             };
             outage.ended(Instant::now());
-            if feed.kind == MediaKind::Video {
+            // A body from memory says nothing about the network.
+            if feed.kind == MediaKind::Video && !download.from_cache {
                 abr.on_download(download.bytes.len() as u64, download.elapsed.as_secs_f64());
                 let bw = feed.renditions[rendition].bandwidth as f64;
                 clock.bitrate_time.0 += bw * segment.duration;
@@ -742,6 +665,7 @@ impl Run {
         let switches = router.switches();
         qoe.edge_switches = switches.count;
         qoe.edge_switch_ms = switches.longest.as_secs_f64() * 1000.0;
+        qoe.prefetched += router.prefetched();
         let next = Status {
             state,
             position_s: position,
@@ -765,24 +689,6 @@ impl Run {
             *s = next;
             changed
         });
-    }
-
-    /// The audio track to play: the viewer's language if the title has
-    /// it, else the manifest's first.
-    fn preferred_audio(&self, audio: &[AudioTrack]) -> usize {
-        let store = &self.engine.store;
-        store
-            .get::<String>(&store.meta, AUDIO_LANGUAGE_KEY)
-            .and_then(|want| audio.iter().position(|a| a.language == want))
-            .unwrap_or(0)
-    }
-
-    /// The subtitle track to show: the viewer's language if the title
-    /// has it, none when subtitles are off.
-    fn preferred_subtitles(&self, texts: &[TextTrack]) -> Option<usize> {
-        let store = &self.engine.store;
-        let want = store.get::<String>(&store.meta, SUBTITLES_KEY)?;
-        texts.iter().position(|t| t.language == want)
     }
 
     /// Shows the subtitle text of `position`, if it changed.
@@ -973,154 +879,54 @@ impl Clock {
     }
 }
 
-/// The tracks to play: the first video track's renditions (lowest
-/// bandwidth first) and, unless previewing, the first audio track.
-/// One audio language of a title.
-#[derive(Debug, Clone)]
-struct AudioTrack {
-    /// BCP 47, `und` when the manifest says none.
-    language: String,
-    /// Its first listed rendition (one bitrate per language here).
-    rendition: Rendition,
-}
-
-/// Each audio track with a listed rendition, in manifest order.
-fn audio_tracks(p: &Presentation) -> Vec<AudioTrack> {
-    let listed = |r: &&Rendition| r.segments.ready().is_some_and(|s| !s.is_empty());
-    p.periods
-        .first()
-        .into_iter()
-        .flat_map(|period| &period.tracks)
-        .filter(|t| t.kind == TrackKind::Audio)
-        .filter_map(|t| {
-            Some(AudioTrack {
-                language: t.language.clone().unwrap_or_else(|| "und".into()),
-                rendition: t.renditions.iter().find(listed)?.clone(),
-            })
-        })
-        .collect()
-}
-
-/// One subtitle language of a title.
-#[derive(Debug, Clone)]
-struct TextTrack {
-    /// BCP 47, `und` when the manifest says none.
-    language: String,
-    /// Its WebVTT segments.
-    segments: Vec<Segment>,
-}
-
-impl TextTrack {
-    /// Starts showing it from `t` seconds.
-    fn show(&self, t: f64) -> Subtitles {
-        Subtitles::new(self.segments.clone(), t)
-    }
-}
-
-/// Each WebVTT subtitle track with listed segments, in manifest order
-/// (TTML and other formats are not offered).
-fn subtitle_tracks(p: &Presentation) -> Vec<TextTrack> {
-    let webvtt = |r: &Rendition| {
-        let codecs = r.codecs.as_deref().unwrap_or_default();
-        let vtt_urls = r
-            .segments
-            .ready()
-            .is_some_and(|s| s.iter().all(|s| s.url.path().ends_with(".vtt")));
-        codecs == "wvtt" || (codecs.is_empty() && vtt_urls)
+/// A router over `session`'s edges, for its DASH manifest when the
+/// config prefers DASH and the title has one, with a fresh CMCD session.
+pub(super) fn router(engine: &Engine, session: &PlaybackSession) -> Result<Router, PlayError> {
+    let fetcher = Fetcher::new(engine.headend.http().clone());
+    let dash = engine.config.manifest == ManifestChoice::Dash
+        && session.edges.iter().any(|e| e.dash_url.is_some());
+    let format = if dash {
+        StreamFormat::Dash
+    } else {
+        StreamFormat::Hls
     };
-    p.periods
-        .first()
-        .into_iter()
-        .flat_map(|period| &period.tracks)
-        .filter(|t| t.kind == TrackKind::Subtitles)
-        .filter_map(|t| {
-            let r = t.renditions.iter().find(|r| webvtt(r))?;
-            Some(TextTrack {
-                language: t.language.clone().unwrap_or_else(|| "und".into()),
-                segments: r.segments.ready().filter(|s| !s.is_empty())?.to_vec(),
-            })
-        })
-        .collect()
+    let cmcd = Cmcd::new(&crate::events::new_id(), &session.title_id, format);
+    Ok(Router::new(fetcher, cmcd, session, dash)?)
 }
 
-/// The language of the subtitles shown, empty for none.
-fn shown_language(texts: &[TextTrack], shown: &Option<(usize, Subtitles)>) -> String {
-    shown
-        .as_ref()
-        .map(|(i, _)| texts[*i].language.clone())
-        .unwrap_or_default()
+/// The ABR over `video`'s ladder as a playback starts it: the last
+/// session's bandwidth estimate, the display's size as a cap.
+pub(super) fn startup_abr(engine: &Engine, video: &Feed) -> Result<Abr, PlayError> {
+    let ladder = Ladder::new(
+        video
+            .renditions
+            .iter()
+            .map(|r| abr::Rendition::new(r.bandwidth, r.width.unwrap_or(0), r.height.unwrap_or(0)))
+            .collect(),
+    )
+    .map_err(|e| PlayError::Unsupported(e.to_string()))?;
+    let prior = engine.store.get::<f64>(&engine.store.meta, BANDWIDTH_KEY);
+    let mut abr = Abr::new(ladder, AbrConfig::default(), prior);
+    abr.set_caps(display_caps(&engine.config));
+    Ok(abr)
 }
 
-/// The video track's ladder and, unless `preview`, the `audio` rendition.
-fn tracks(
-    p: &Presentation,
-    preview: bool,
-    audio: Option<&Rendition>,
-) -> Result<Vec<Feed>, PlayError> {
-    let period = p
-        .periods
-        .first()
-        .ok_or_else(|| PlayError::Unsupported("the manifest has no period".into()))?;
-    let listed = |r: &Rendition| r.segments.ready().is_some_and(|s| !s.is_empty());
-    let video = period
-        .tracks
-        .iter()
-        .find(|t| t.kind == TrackKind::Video && t.renditions.iter().any(listed))
-        .ok_or_else(|| PlayError::Unsupported("the manifest has no video".into()))?;
-    let mut renditions: Vec<Rendition> = video
-        .renditions
-        .iter()
-        .filter(|r| listed(r))
-        .cloned()
-        .collect();
-    renditions.sort_by_key(|r| r.bandwidth);
-    let mut feeds = vec![Feed {
-        track: 0,
-        kind: MediaKind::Video,
-        renditions,
-        current: None,
-        next: 0,
-        fed_end: 0.0,
-        done: false,
-    }];
-    if !preview && let Some(audio) = audio {
-        feeds.push(Feed {
-            track: 1,
-            kind: MediaKind::Audio,
-            renditions: vec![audio.clone()],
-            current: None,
-            next: 0,
-            fed_end: 0.0,
-            done: false,
-        });
+/// No rendition larger than the display.
+fn display_caps(config: &PlayerConfig) -> Caps {
+    Caps::none().with_display(config.display_width, config.display_height)
+}
+
+/// The CMCD object type of a track's media segments.
+pub(super) fn object_type(kind: MediaKind) -> ObjectType {
+    match kind {
+        MediaKind::Video => ObjectType::Video,
+        MediaKind::Audio => ObjectType::Audio,
     }
-    Ok(feeds)
-}
-
-/// Every key id the tracks need; refuses schemes the decryptor lacks.
-fn key_ids<'a>(renditions: impl Iterator<Item = &'a Rendition>) -> Result<Vec<Kid>, PlayError> {
-    let mut kids = Vec::new();
-    for r in renditions {
-        for p in &r.protection {
-            if !matches!(p.scheme, Scheme::Cenc | Scheme::Cbcs) {
-                return Err(PlayError::Unsupported(format!(
-                    "{:?} encryption is not supported on this box",
-                    p.scheme
-                )));
-            }
-            for kid in &p.kids {
-                if !kids.contains(&Kid(*kid)) {
-                    kids.push(Kid(*kid));
-                }
-            }
-        }
-    }
-    Ok(kids)
 }
 
 /// The presentation from the session's edges (the router fails over
 /// between them), media playlists and sidx boxes included.
-async fn open(router: &mut Router) -> Result<Presentation, PlayError> {
+pub(super) async fn open(router: &mut Router) -> Result<Presentation, PlayError> {
     let request = Request {
         startup: true,
         ..Request::new(ObjectType::Manifest)

@@ -23,6 +23,7 @@ use crate::ads::plan::{Ad, AdBreak};
 use crate::ads::tracker::{self, Tracker};
 use crate::media::pipeline::Frame;
 use crate::playback::session::{Command, Engine, Playback, Start, State, Status};
+use crate::playback::warm::WarmTitle;
 
 /// An ad that shows no frame this long after it was asked for is skipped.
 const AD_START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,6 +50,8 @@ pub(super) struct Programme {
     pub content: Arc<Mutex<Status>>,
     /// The viewer's quality cap (0: none), applied to every playback.
     pub max_height: u32,
+    /// The title's startup objects and keys, if prefetch had them.
+    pub warm: Option<Arc<WarmTitle>>,
 }
 
 /// What ends the title's playback.
@@ -99,7 +102,12 @@ impl Programme {
     /// Plays the title from `from_s` until it ends, fails, or a mid-roll
     /// is due (reached, or sought over).
     async fn play_title(&mut self, from_s: f64, requested_at: Instant) -> Next {
-        let playback = self.start(self.session.clone(), from_s, requested_at);
+        let playback = self.start(
+            self.session.clone(),
+            from_s,
+            requested_at,
+            self.warm.clone(),
+        );
         let mut status = playback.status();
         let mut saved_at = from_s;
         let mut last_position = from_s;
@@ -166,7 +174,7 @@ impl Programme {
     /// Plays one ad to its end, firing its beacons; a failed or stuck ad
     /// is skipped. False when the player went away.
     async fn play_ad(&mut self, ad: &Ad, mut on_screen: AdStatus, requested_at: Instant) -> bool {
-        let playback = self.start(ad_session(ad), 0.0, requested_at);
+        let playback = self.start(ad_session(ad), 0.0, requested_at, None);
         let mut status = playback.status();
         let mut tracker = Tracker::new(ad);
         let deadline = tokio::time::Instant::now() + AD_START_TIMEOUT;
@@ -210,7 +218,13 @@ impl Programme {
     }
 
     /// A playback of `session` with the viewer's cap.
-    fn start(&self, session: PlaybackSession, from_s: f64, requested_at: Instant) -> Playback {
+    fn start(
+        &self,
+        session: PlaybackSession,
+        from_s: f64,
+        requested_at: Instant,
+        warm: Option<Arc<WarmTitle>>,
+    ) -> Playback {
         let playback = Playback::start(
             self.engine.clone(),
             Start {
@@ -218,6 +232,7 @@ impl Programme {
                 from_s,
                 preview: self.preview,
                 requested_at,
+                warm,
             },
         );
         if self.max_height > 0 {

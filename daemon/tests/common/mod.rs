@@ -647,6 +647,9 @@ impl Daemon {
             .env("OTTBOX_CACHE_PROBE_INTERVAL_S", "0.2")
             .env("OTTBOX_EVENTS_MIN_BACKOFF_S", "0.1")
             .env("OTTBOX_EVENTS_MAX_BACKOFF_S", "0.5")
+            // Off unless a test is about it: a prefetch round's requests
+            // would mingle with the ones other tests count.
+            .env("OTTBOX_PREFETCH_TITLES", "0")
             .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)

@@ -141,8 +141,15 @@ pub trait Player1 {
     /// `rebuffers`, `rebuffer_s`, `switches`, `average_bitrate`,
     /// `dropped_frames`, `edge_switches` (moves to another CDN edge),
     /// `edge_switch_ms` (the longest a download took from a failed request
-    /// to its arrival from the next edge), each a number (time to first
+    /// to its arrival from the next edge), `prefetched` (requests answered
+    /// from what predictive prefetch held), each a number (time to first
     /// frame is -1 until there is one).
     #[zbus(property)]
     fn qoe(&self) -> zbus::Result<std::collections::HashMap<String, f64>>;
+
+    /// Titles that Play would start from memory: predictive prefetch
+    /// fetched their session, manifest, license and first segments while
+    /// the box was idle.
+    #[zbus(property)]
+    fn prefetched(&self) -> zbus::Result<Vec<String>>;
 }

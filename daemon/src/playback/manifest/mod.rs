@@ -209,6 +209,14 @@ pub enum Segments {
     Muxed,
 }
 
+impl Rendition {
+    /// Its segments are listed and there is at least one: it can be
+    /// played.
+    pub fn is_listed(&self) -> bool {
+        self.segments.ready().is_some_and(|s| !s.is_empty())
+    }
+}
+
 impl Segments {
     /// The segments, when listed.
     pub fn ready(&self) -> Option<&[Segment]> {
