@@ -384,6 +384,11 @@ impl Run {
             audio: self.engine.config.audio_sink.clone(),
         };
         let kinds: Vec<MediaKind> = feeds.iter().map(|f| f.kind).collect();
+        let rebuild = Rebuild {
+            sinks: &sinks,
+            kinds: &kinds,
+            ring: &ring,
+        };
         let mut pipeline = Pipeline::new(&sinks, &kinds, &ring, from)?;
         for f in &mut feeds {
             f.seek(from);
@@ -420,15 +425,8 @@ impl Run {
                     Command::Resume => clock.resume(&pipeline)?,
                     Command::Seek(t) => {
                         let t = t.clamp(0.0, duration);
-                        drop(pipeline);
-                        pipeline = Pipeline::new(&sinks, &kinds, &ring, t)?;
-                        for f in &mut feeds {
-                            f.seek(t);
-                        }
-                        if let Some((_, subs)) = &mut subtitles {
-                            subs.seek(t);
-                        }
-                        clock.seek(t);
+                        let subs = subtitles.as_mut().map(|(_, s)| s);
+                        pipeline = rebuild.restart_at(t, pipeline, &mut feeds, subs, &mut clock)?;
                     }
                     Command::SubtitlesChanged => {
                         let choice = preferred_subtitles(&self.engine.store, &texts);
@@ -457,12 +455,8 @@ impl Run {
                         // Refilled from the playhead, as a seek there: the
                         // new language's init segment first, then its media.
                         let t = clock.position(&pipeline);
-                        drop(pipeline);
-                        pipeline = Pipeline::new(&sinks, &kinds, &ring, t)?;
-                        for f in &mut feeds {
-                            f.seek(t);
-                        }
-                        clock.seek(t);
+                        let subs = subtitles.as_mut().map(|(_, s)| s);
+                        pipeline = rebuild.restart_at(t, pipeline, &mut feeds, subs, &mut clock)?;
                         let now = audio[choice].language.clone();
                         tracing::info!(language = %now, "audio language switched");
                         self.status.send_modify(|s| s.tracks.audio_language = now);
@@ -708,6 +702,39 @@ impl Run {
                 tracing::warn!(error = %e, "cannot keep the bandwidth estimate");
             }
         }
+    }
+}
+
+/// How to build this playback's pipeline again.
+struct Rebuild<'a> {
+    sinks: &'a Sinks,
+    kinds: &'a [MediaKind],
+    ring: &'a KeyRing,
+}
+
+impl Rebuild<'_> {
+    /// Plays from `t` on a fresh pipeline, `old` dropped first (a display
+    /// sink may be exclusive): every track, and the subtitles, refill from
+    /// the segment holding `t`, the demuxer placing it by its `tfdt`. A
+    /// seek, and an audio switch at the playhead, are this.
+    fn restart_at(
+        &self,
+        t: f64,
+        old: Pipeline,
+        feeds: &mut [Feed],
+        subtitles: Option<&mut Subtitles>,
+        clock: &mut Clock,
+    ) -> Result<Pipeline, PlayError> {
+        drop(old);
+        let pipeline = Pipeline::new(self.sinks, self.kinds, self.ring, t)?;
+        for f in feeds {
+            f.seek(t);
+        }
+        if let Some(subs) = subtitles {
+            subs.seek(t);
+        }
+        clock.seek(t);
+        Ok(pipeline)
     }
 }
 

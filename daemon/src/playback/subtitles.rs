@@ -144,7 +144,12 @@ fn plain(payload: &str) -> String {
 pub struct Subtitles {
     segments: Vec<Segment>,
     next: usize,
+    /// Sorted by start time: the cues on screen at `t` are found by a
+    /// binary search, not a scan of the whole film's, on every tick.
     cues: Vec<Cue>,
+    /// The longest cue's duration: no cue that starts earlier than `t`
+    /// minus this is still on screen at `t`.
+    longest_s: f64,
 }
 
 impl Subtitles {
@@ -154,6 +159,7 @@ impl Subtitles {
             segments,
             next: 0,
             cues: Vec::new(),
+            longest_s: 0.0,
         };
         s.seek(t);
         s
@@ -180,8 +186,13 @@ impl Subtitles {
     pub fn add(&mut self, bytes: &[u8]) -> Result<(), SubtitleError> {
         self.next += 1;
         for cue in parse(bytes)? {
-            if !self.cues.contains(&cue) {
-                self.cues.push(cue);
+            // Segments overlap by a cue that spans their boundary: keep
+            // one copy of it.
+            let from = self.cues.partition_point(|c| c.start < cue.start);
+            let to = self.cues.partition_point(|c| c.start <= cue.start);
+            if !self.cues[from..to].contains(&cue) {
+                self.longest_s = self.longest_s.max(cue.end - cue.start);
+                self.cues.insert(to, cue);
             }
         }
         Ok(())
@@ -194,14 +205,11 @@ impl Subtitles {
 
     /// The text on screen at `t`: every active cue, one per line.
     pub fn text_at(&self, t: f64) -> String {
-        let mut active: Vec<&Cue> = self
-            .cues
+        let from = self.cues.partition_point(|c| c.start < t - self.longest_s);
+        let to = self.cues.partition_point(|c| c.start <= t);
+        self.cues[from..to.max(from)]
             .iter()
-            .filter(|c| c.start <= t && t < c.end)
-            .collect();
-        active.sort_by(|a, b| a.start.total_cmp(&b.start));
-        active
-            .iter()
+            .filter(|c| t < c.end)
             .map(|c| c.text.as_str())
             .collect::<Vec<_>>()
             .join("\n")
@@ -279,5 +287,22 @@ mod tests {
         assert!(subs.add(b"junk").is_err());
         subs.seek(0.0);
         assert_eq!(subs.wanted(0.0).map(|s| s.number), Some(1));
+    }
+
+    #[test]
+    fn cues_in_any_order_show_by_start_with_a_long_one_underneath() {
+        let mut subs = Subtitles::new(segments(20), 0.0);
+        // A seek back fetches an earlier segment after a later one.
+        subs.add(b"WEBVTT\n\n00:00:10.000 --> 00:00:11.000\nlater\n")
+            .expect("later");
+        subs.add(
+            b"WEBVTT\n\n00:00:01.000 --> 00:00:30.000\nsign on the wall\n\n00:00:02.000 --> 00:00:03.000\nhello\n",
+        )
+        .expect("earlier");
+        assert_eq!(subs.text_at(0.5), "");
+        assert_eq!(subs.text_at(2.5), "sign on the wall\nhello");
+        assert_eq!(subs.text_at(10.5), "sign on the wall\nlater");
+        assert_eq!(subs.text_at(29.9), "sign on the wall");
+        assert_eq!(subs.text_at(30.0), "");
     }
 }
