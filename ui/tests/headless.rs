@@ -259,3 +259,50 @@ fn screenshots_of_every_screen_differ_and_show_their_focus() {
         }
     }
 }
+
+#[test]
+fn until_waits_for_text_shot_names_a_screenshot_and_a_missing_text_fails_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let updates_file = dir.path().join("updates.json");
+    std::fs::write(
+        &updates_file,
+        serde_json::to_string(&updates()).expect("json"),
+    )
+    .expect("write");
+    let shots = dir.path().join("shots");
+    let run = |keys: &str| {
+        Process::new(env!("CARGO_BIN_EXE_ottbox-ui"))
+            .arg("--headless")
+            .arg(&shots)
+            .args(["--keys", keys, "--until-timeout", "5"])
+            .arg("--updates")
+            .arg(&updates_file)
+            .output()
+            .expect("runs")
+    };
+    let output = run("until:Search, right, shot:home-2");
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shot = Image::decode_png(&std::fs::read(shots.join("home-2.png")).expect("named shot"))
+        .expect("png");
+    assert_eq!(shot.size(), Size::new(1280, 720));
+
+    // Replayed updates are all there at once: a text that is not on screen
+    // never will be, and the run says so at once instead of waiting.
+    let started = std::time::Instant::now();
+    let output = run("until:\"Nowhere To Be Seen\"");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("until_timeout") && stderr.contains("Nowhere To Be Seen"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
