@@ -205,6 +205,7 @@ async fn session(
     if !send(Update::DaemonBack) || !send(login_update(&state)) {
         return Outcome::UiClosed;
     }
+    let mut last_state = state;
     // The ad countdown moves while the state stays `playing`.
     let (mut ad_changes, mut ad_clock) = (
         player.receive_ad_break_changed().await,
@@ -236,9 +237,16 @@ async fn session(
             }
             Some(change) = next(&mut login_changes) => {
                 let state = change.get().await.unwrap_or_default();
-                // A new code comes with the StartLogin reply; here only the
-                // transitions to logged in / out matter.
-                (DbusLogin::parse(&state) != Some(DbusLogin::Pending))
+                // The stream begins with the value reported above: saying
+                // `logged_out` twice would make the UI ask for a second
+                // code, which replaces the first while the viewer may be
+                // typing it. So only changes count, and of those only the
+                // transitions to logged in / out (a code expiring is
+                // pending → logged out: a fresh one is asked for); a new
+                // code comes with the StartLogin reply.
+                let changed = state != last_state;
+                last_state.clone_from(&state);
+                (changed && DbusLogin::parse(&state) != Some(DbusLogin::Pending))
                     .then(|| login_update(&state))
                     .into_iter()
                     .collect()
@@ -334,9 +342,9 @@ async fn player_update(player: &Player1Proxy<'_>, catalog: &Catalog1Proxy<'_>) -
             title,
             position_s: player.position().await.unwrap_or(0.0),
             duration_s: player.duration().await.unwrap_or(0.0),
-            buffer_s: 0.0,
-            rendition: String::new(),
-            bitrate: 0,
+            buffer_s: player.buffer().await.unwrap_or(0.0),
+            rendition: player.rendition().await.unwrap_or_default(),
+            bitrate: player.bitrate().await.unwrap_or(0),
             ad: ad_state(player).await,
         },
     })
