@@ -191,7 +191,19 @@ async fn a_viewer_signs_in_browses_searches_plays_and_goes_back_on_screen() {
     );
     headend.confirm(&verification_uri, &code, "approve").await;
 
-    // The UI ends with its script.
+    // The UI ends with its script. Its output is read as it comes, so a
+    // full pipe can never hold it up.
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
@@ -199,20 +211,21 @@ async fn a_viewer_signs_in_browses_searches_plays_and_goes_back_on_screen() {
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("ottbox-ui did not finish its script in 60 s");
+            let _ = child.wait();
+            panic!(
+                "ottbox-ui did not finish its script in 60 s: {}",
+                stderr.join().unwrap_or_default()
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let output = child.wait_with_output().expect("output");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = stdout.join().expect("stdout");
+    let stderr = stderr.join().expect("stderr");
     assert!(status.success(), "ottbox-ui failed: {stderr}");
     eprintln!("script done in {:?}", started.elapsed());
 
     // What it asked the daemon for, in order.
-    let commands: Vec<&str> = std::str::from_utf8(&output.stdout)
-        .expect("utf-8")
-        .lines()
-        .collect();
+    let commands: Vec<&str> = stdout.lines().collect();
     let position = |needle: &str| {
         commands
             .iter()
