@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! ottbox-ui --headless DIR [--keys "down,down,ok" | --keys-file F] [--updates U.json] [--size 1920x1080]
-//! ottbox-ui --headless DIR --bus-address ADDR --keys "until:Home,down,ok,shot:details" [--until-timeout 20]
+//! ottbox-ui --headless DIR --bus-address ADDR --keys "until:Search,down,ok,shot:details" [--until-timeout 20]
 //! ottbox-ui [--fbdev /dev/fb0 --fb-sysfs /sys/class/graphics/fb0] [--input-dir /dev/input]
 //! ottbox-ui --simulator          (built with --features simulator)
 //! ```
@@ -41,7 +41,8 @@ pub struct Args {
     /// Render without a screen: write a PNG per frame into this directory.
     #[arg(long, value_name = "DIR")]
     pub headless: Option<PathBuf>,
-    /// Keys to press, e.g. "down,down,ok,wait:1500" (headless).
+    /// Keys to press, e.g. "down,down,ok,wait:1500"; against a daemon also
+    /// until:TEXT and shot:NAME (headless).
     #[arg(long, conflicts_with = "keys_file")]
     pub keys: Option<String>,
     /// A file of keys, same syntax as --keys (headless).
