@@ -2,14 +2,18 @@
 //!
 //! ```text
 //! ottbox-ui --headless DIR [--keys "down,down,ok" | --keys-file F] [--updates U.json] [--size 1920x1080]
+//! ottbox-ui --headless DIR --bus-address ADDR --keys "until:Search,down,ok,shot:details" [--until-timeout 20]
 //! ottbox-ui [--fbdev /dev/fb0 --fb-sysfs /sys/class/graphics/fb0] [--input-dir /dev/input]
 //! ottbox-ui --simulator          (built with --features simulator)
 //! ```
 //!
 //! `--headless` drives the UI with a scripted key feed and writes a PNG per
-//! frame into DIR; updates from the daemon side come only from `--updates`
-//! (a JSON array of [`Update`]s), and the commands the UI sends are printed
-//! as JSON lines on stdout. The framebuffer and simulator modes show the
+//! frame into DIR (and `NAME.png` for each `shot:NAME` step); updates from
+//! the daemon side come from `--updates` (a JSON array of [`Update`]s), or,
+//! without it and with `--bus-address` or `--session`, from the real
+//! `ottboxd` on that bus (the end-to-end tests' mode: the script waits for
+//! the daemon's answers with `until:`). Either way the commands the UI
+//! sends are printed as JSON lines on stdout. The framebuffer and simulator modes show the
 //! real UI, linked to ottboxd over D-Bus (system bus unless `--session` or
 //! `--bus-address`); while the daemon is away they say "waiting for ottboxd".
 
@@ -20,7 +24,7 @@ use clap::Parser;
 use embedded_graphics::prelude::*;
 
 use crate::app::App;
-use crate::daemon::Replay;
+use crate::daemon::{DaemonLink, Recorder, Replay};
 use crate::dbus_link::{BusChoice, DbusLink};
 use crate::display::DisplayError;
 use crate::display::fbdev::FbDev;
@@ -37,15 +41,21 @@ pub struct Args {
     /// Render without a screen: write a PNG per frame into this directory.
     #[arg(long, value_name = "DIR")]
     pub headless: Option<PathBuf>,
-    /// Keys to press, e.g. "down,down,ok,wait:1500" (headless).
+    /// Keys to press, e.g. "down,down,ok,wait:1500"; against a daemon also
+    /// until:TEXT and shot:NAME (headless).
     #[arg(long, conflicts_with = "keys_file")]
     pub keys: Option<String>,
     /// A file of keys, same syntax as --keys (headless).
     #[arg(long, value_name = "FILE")]
     pub keys_file: Option<PathBuf>,
-    /// A JSON array of daemon updates to replay at start (headless).
+    /// A JSON array of daemon updates to replay at start (headless; without
+    /// it, --bus-address or --session runs against the real daemon).
     #[arg(long, value_name = "FILE")]
     pub updates: Option<PathBuf>,
+    /// Seconds a script's until:TEXT waits for TEXT, and a shot:NAME for
+    /// the daemon's answers, before the run fails (headless).
+    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    pub until_timeout: u64,
     /// Screen size for headless and simulator runs.
     #[arg(long, default_value = "1280x720", value_parser = parse_size)]
     pub size: Size,
@@ -178,6 +188,7 @@ fn headless(args: &Args, dir: &PathBuf) -> Result<(), CliError> {
         (None, None) => String::new(),
     };
     let steps = script::parse(&script)?;
+    let live = args.updates.is_none() && (args.bus_address.is_some() || args.session);
     let updates: Vec<Update> = match &args.updates {
         Some(path) => serde_json::from_str(&read(path)?).map_err(|source| CliError::Updates {
             path: path.clone(),
@@ -187,8 +198,15 @@ fn headless(args: &Args, dir: &PathBuf) -> Result<(), CliError> {
     };
     let mut backend = Headless::new(args.size, dir)?;
     let mut app = App::new(args.size);
-    let mut daemon = Replay::new(updates);
-    runner::run_script(&mut app, &mut backend, &steps, &mut daemon)?;
+    let mut daemon: Recorder<Box<dyn DaemonLink>> = Recorder::new(if live {
+        Box::new(DbusLink::new(args.bus()))
+    } else {
+        Box::new(Replay::new(updates))
+    });
+    let options = runner::ScriptOptions {
+        timeout: Duration::from_secs(args.until_timeout),
+    };
+    runner::run_script_with(&mut app, &mut backend, &steps, &mut daemon, options)?;
     for command in &daemon.sent {
         // Serializing our own enum cannot fail.
         if let Ok(line) = serde_json::to_string(command) {

@@ -11,6 +11,9 @@
 //! - [`Disconnected`]: no daemon; the UI shows "waiting for ottboxd";
 //! - [`Replay`]: replays a fixed list of updates and records the commands
 //!   (headless runs, tests).
+//!
+//! [`Recorder`] wraps any link and keeps a copy of the commands sent (a
+//! headless run against the real daemon prints them, as a replayed one does).
 
 use crate::event::{Command, Update};
 use crate::runner::{Event, EventSink};
@@ -35,6 +38,61 @@ pub trait DaemonLink {
     /// Sends a command. Errors are reported to the viewer as the daemon
     /// being unreachable, never as a crash.
     fn send(&mut self, command: Command) -> Result<(), LinkError>;
+    /// True while commands sent are still being carried out: their answers
+    /// are not all in the sink yet. A link that answers asynchronously
+    /// sends an [`Event::Tick`] when it stops being busy, so that a runner
+    /// waiting for quiet (a script's `shot:`) wakes up. Links that answer at
+    /// once are never busy.
+    fn busy(&self) -> bool {
+        false
+    }
+}
+
+impl<L: DaemonLink + ?Sized> DaemonLink for Box<L> {
+    fn start(&mut self, sink: EventSink) -> Result<(), LinkError> {
+        (**self).start(sink)
+    }
+
+    fn send(&mut self, command: Command) -> Result<(), LinkError> {
+        (**self).send(command)
+    }
+
+    fn busy(&self) -> bool {
+        (**self).busy()
+    }
+}
+
+/// Any link, with a record of the commands sent through it.
+#[derive(Debug)]
+pub struct Recorder<L> {
+    inner: L,
+    /// Commands sent, oldest first.
+    pub sent: Vec<Command>,
+}
+
+impl<L> Recorder<L> {
+    /// Records what goes through `inner`.
+    pub fn new(inner: L) -> Self {
+        Self {
+            inner,
+            sent: Vec::new(),
+        }
+    }
+}
+
+impl<L: DaemonLink> DaemonLink for Recorder<L> {
+    fn start(&mut self, sink: EventSink) -> Result<(), LinkError> {
+        self.inner.start(sink)
+    }
+
+    fn send(&mut self, command: Command) -> Result<(), LinkError> {
+        self.sent.push(command.clone());
+        self.inner.send(command)
+    }
+
+    fn busy(&self) -> bool {
+        self.inner.busy()
+    }
 }
 
 /// No daemon at all.

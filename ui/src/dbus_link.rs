@@ -8,6 +8,8 @@
 //! and the link keeps trying; when it is back, [`Update::DaemonBack`] and
 //! a fresh login state, so the screen carries on where it was.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ottbox_protocol::catalog::{TitleDetails, TitleList, TitleSummary};
@@ -37,6 +39,7 @@ pub enum BusChoice {
 pub struct DbusLink {
     bus: BusChoice,
     commands: Option<mpsc::UnboundedSender<Command>>,
+    in_flight: InFlight,
 }
 
 impl DbusLink {
@@ -45,7 +48,31 @@ impl DbusLink {
         Self {
             bus,
             commands: None,
+            in_flight: InFlight::default(),
         }
+    }
+}
+
+/// Commands sent and not yet carried out (their answers not yet in the
+/// sink): what [`DaemonLink::busy`] reports.
+#[derive(Debug, Clone, Default)]
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn add(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// One command is done; wakes the UI when it was the last one, so that
+    /// a runner waiting for quiet notices without polling.
+    fn done(&self, sink: &EventSink) {
+        if self.0.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let _ = sink.send(Event::Tick);
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
     }
 }
 
@@ -54,31 +81,46 @@ impl DaemonLink for DbusLink {
         let (tx, rx) = mpsc::unbounded_channel();
         self.commands = Some(tx);
         let bus = self.bus.clone();
+        let in_flight = self.in_flight.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| LinkError::Bus(e.to_string()))?;
         std::thread::Builder::new()
             .name("dbus-link".into())
-            .spawn(move || runtime.block_on(run(bus, sink, rx)))
+            .spawn(move || runtime.block_on(run(bus, sink, rx, in_flight)))
             .map_err(|e| LinkError::Bus(e.to_string()))?;
         Ok(())
     }
 
     fn send(&mut self, command: Command) -> Result<(), LinkError> {
-        self.commands
+        let commands = self
+            .commands
             .as_ref()
-            .ok_or_else(|| LinkError::Bus("the link is not started".into()))?
-            .send(command)
-            .map_err(|_| LinkError::Closed)
+            .ok_or_else(|| LinkError::Bus("the link is not started".into()))?;
+        self.in_flight.add();
+        commands.send(command).map_err(|_| {
+            // Never to be carried out: not in flight either.
+            self.in_flight.0.fetch_sub(1, Ordering::SeqCst);
+            LinkError::Closed
+        })
+    }
+
+    fn busy(&self) -> bool {
+        self.in_flight.count() > 0
     }
 }
 
 /// Connects, serves until the daemon goes away, and starts again.
-async fn run(bus: BusChoice, sink: EventSink, mut commands: mpsc::UnboundedReceiver<Command>) {
+async fn run(
+    bus: BusChoice,
+    sink: EventSink,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    in_flight: InFlight,
+) {
     let mut lost_reported = false;
     loop {
-        match session(&bus, &sink, &mut commands).await {
+        match session(&bus, &sink, &mut commands, &in_flight).await {
             Outcome::UiClosed => return,
             Outcome::Lost(why) => {
                 if !lost_reported {
@@ -95,7 +137,9 @@ async fn run(bus: BusChoice, sink: EventSink, mut commands: mpsc::UnboundedRecei
         }
         // Commands sent while the daemon is away are dropped: the screen
         // asks again when it comes back (LoadHome follows the login state).
-        while commands.try_recv().is_ok() {}
+        while commands.try_recv().is_ok() {
+            in_flight.done(&sink);
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
         if let Ok(true) = daemon_present(&bus).await {
             lost_reported = false;
@@ -133,6 +177,7 @@ async fn session(
     bus: &BusChoice,
     sink: &EventSink,
     commands: &mut mpsc::UnboundedReceiver<Command>,
+    in_flight: &InFlight,
 ) -> Outcome {
     let lost = |e: zbus::Error| Outcome::Lost(e.to_string());
     let conn = match connect(bus).await {
@@ -160,6 +205,7 @@ async fn session(
     if !send(Update::DaemonBack) || !send(login_update(&state)) {
         return Outcome::UiClosed;
     }
+    let mut last_state = state;
     // The ad countdown moves while the state stays `playing`.
     let (mut ad_changes, mut ad_clock) = (
         player.receive_ad_break_changed().await,
@@ -182,16 +228,25 @@ async fn session(
         },
     );
     loop {
+        let mut answered = false;
         let updates: Vec<Update> = tokio::select! {
             command = commands.recv() => {
                 let Some(command) = command else { return Outcome::UiClosed };
+                answered = true;
                 execute(&session, &catalog, &player, command).await
             }
             Some(change) = next(&mut login_changes) => {
                 let state = change.get().await.unwrap_or_default();
-                // A new code comes with the StartLogin reply; here only the
-                // transitions to logged in / out matter.
-                (DbusLogin::parse(&state) != Some(DbusLogin::Pending))
+                // The stream begins with the value reported above: saying
+                // `logged_out` twice would make the UI ask for a second
+                // code, which replaces the first while the viewer may be
+                // typing it. So only changes count, and of those only the
+                // transitions to logged in / out (a code expiring is
+                // pending → logged out: a fresh one is asked for); a new
+                // code comes with the StartLogin reply.
+                let changed = state != last_state;
+                last_state.clone_from(&state);
+                (changed && DbusLogin::parse(&state) != Some(DbusLogin::Pending))
                     .then(|| login_update(&state))
                     .into_iter()
                     .collect()
@@ -219,6 +274,10 @@ async fn session(
             if !send(update) {
                 return Outcome::UiClosed;
             }
+        }
+        // Only now: the answers are in the sink before the UI hears "done".
+        if answered {
+            in_flight.done(sink);
         }
     }
 }
@@ -283,9 +342,9 @@ async fn player_update(player: &Player1Proxy<'_>, catalog: &Catalog1Proxy<'_>) -
             title,
             position_s: player.position().await.unwrap_or(0.0),
             duration_s: player.duration().await.unwrap_or(0.0),
-            buffer_s: 0.0,
-            rendition: String::new(),
-            bitrate: 0,
+            buffer_s: player.buffer().await.unwrap_or(0.0),
+            rendition: player.rendition().await.unwrap_or_default(),
+            bitrate: player.bitrate().await.unwrap_or(0),
             ad: ad_state(player).await,
         },
     })

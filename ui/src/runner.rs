@@ -8,7 +8,8 @@
 //!
 //! [`run_script`] is the same loop for headless runs, with a virtual clock:
 //! a script's `wait:MS` advances time instead of sleeping, so runs are
-//! repeatable and fast.
+//! repeatable and fast. Against a real daemon a script synchronises with
+//! `until:TEXT` and `shot:NAME` instead ([`run_script_with`]).
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
@@ -46,6 +47,28 @@ pub enum RunError {
     /// The daemon link could not start.
     #[error(transparent)]
     Link(#[from] LinkError),
+    /// A script's `until:` text did not appear in time (code `until_timeout`).
+    #[error(
+        "until_timeout: `{text}` was not on screen after {timeout:?}; the screen shows {screen}"
+    )]
+    Until {
+        /// The text waited for.
+        text: String,
+        /// How long it was waited for.
+        timeout: Duration,
+        /// What was on screen instead.
+        screen: String,
+    },
+    /// The daemon was still answering when a `shot:` was due (code `shot_timeout`).
+    #[error(
+        "shot_timeout: the daemon was still answering after {timeout:?} when shot `{name}` was due"
+    )]
+    Shot {
+        /// The shot's name.
+        name: String,
+        /// How long it was waited for.
+        timeout: Duration,
+    },
 }
 
 /// A channel for events: give the sender to inputs and the daemon link.
@@ -107,6 +130,22 @@ pub fn run(
     }
 }
 
+/// How a script run waits for the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScriptOptions {
+    /// How long an `until:` waits for its text, and a `shot:` for the
+    /// daemon to answer, before the run fails.
+    pub timeout: Duration,
+}
+
+impl Default for ScriptOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
 /// Runs `steps` against the app with a virtual clock, presenting a frame
 /// after each step that changed the screen. Updates the daemon link sends
 /// (at start, or in answer to commands) are applied before the next step.
@@ -116,26 +155,34 @@ pub fn run_script(
     steps: &[Step],
     daemon: &mut dyn DaemonLink,
 ) -> Result<(), RunError> {
+    run_script_with(app, backend, steps, daemon, ScriptOptions::default())
+}
+
+/// [`run_script`] with a choice of timeouts.
+///
+/// The clock stays virtual against a real daemon too: `wait:` moves the
+/// UI's timers (previews, the OSD hiding) and never sleeps, so the screens
+/// a script sees do not depend on how fast the machine is. Real time
+/// passes only in `until:` and `shot:`, which wait — on the event channel,
+/// not by polling — for what the daemon sends.
+pub fn run_script_with(
+    app: &mut App,
+    backend: &mut dyn Backend,
+    steps: &[Step],
+    daemon: &mut dyn DaemonLink,
+    options: ScriptOptions,
+) -> Result<(), RunError> {
     let (sink, events) = channel();
     daemon.start(sink)?;
     let mut now = Duration::ZERO;
-    let drain = |app: &mut App, daemon: &mut dyn DaemonLink| {
-        forward(app, daemon);
-        while let Ok(event) = events.try_recv() {
-            if let Event::Update(update) = event {
-                app.update(*update);
-            }
-            forward(app, daemon);
-        }
-    };
-    drain(app, daemon);
+    drain(app, daemon, &events);
     frame(app, backend)?;
     for step in steps {
-        match *step {
-            Step::Key(key) => app.key(key),
+        match step {
+            Step::Key(key) => app.key(*key),
             Step::Wait(d) => {
                 // Step through due timers in order, as real time would.
-                let end = now + d;
+                let end = now + *d;
                 while let Some(due) = app.next_deadline().filter(|due| *due <= end && *due > now) {
                     now = due;
                     app.tick(now);
@@ -143,9 +190,89 @@ pub fn run_script(
                 now = end;
                 app.tick(now);
             }
+            Step::Until(text) => {
+                let deadline = Instant::now() + options.timeout;
+                loop {
+                    drain(app, daemon, &events);
+                    if app.scene().shows(text) {
+                        break;
+                    }
+                    if !next_event(app, &events, deadline) {
+                        return Err(RunError::Until {
+                            text: text.clone(),
+                            timeout: options.timeout,
+                            screen: on_screen(app),
+                        });
+                    }
+                }
+            }
+            Step::Shot(name) => {
+                let deadline = Instant::now() + options.timeout;
+                loop {
+                    drain(app, daemon, &events);
+                    // Every answer is in the channel once the link is not
+                    // busy; taking them may ask for more (posters).
+                    if !daemon.busy() {
+                        drain(app, daemon, &events);
+                        if !daemon.busy() {
+                            break;
+                        }
+                    }
+                    if !next_event(app, &events, deadline) {
+                        return Err(RunError::Shot {
+                            name: name.clone(),
+                            timeout: options.timeout,
+                        });
+                    }
+                }
+                frame(app, backend)?;
+                backend.screenshot(name)?;
+            }
         }
-        drain(app, daemon);
+        drain(app, daemon, &events);
         frame(app, backend)?;
     }
     Ok(())
+}
+
+/// Applies every event already queued, forwarding the commands they cause.
+fn drain(app: &mut App, daemon: &mut dyn DaemonLink, events: &Receiver<Event>) {
+    forward(app, daemon);
+    while let Ok(event) = events.try_recv() {
+        if let Event::Update(update) = event {
+            app.update(*update);
+        }
+        forward(app, daemon);
+    }
+}
+
+/// Waits for one event until `deadline` and applies it; false when time
+/// is up or nothing more can come (the link is gone, or it said all it had).
+fn next_event(app: &mut App, events: &Receiver<Event>, deadline: Instant) -> bool {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return false;
+    }
+    match events.recv_timeout(left) {
+        Ok(Event::Update(update)) => {
+            app.update(*update);
+            true
+        }
+        Ok(_) => true,
+        Err(_) => false,
+    }
+}
+
+/// The texts on screen, for an error that says what was there instead.
+fn on_screen(app: &App) -> String {
+    let texts = app.scene().texts();
+    if texts.is_empty() {
+        return "nothing readable".into();
+    }
+    texts
+        .iter()
+        .take(12)
+        .map(|t| format!("`{t}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

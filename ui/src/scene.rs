@@ -203,6 +203,16 @@ impl Scene {
             .find(|n| matches!(n, Node::Text { text, .. } if text.contains(needle)))
     }
 
+    /// True when `needle` is in a line of text or in a tile's name (what a
+    /// script's `until:` waits for: search results are tiles).
+    pub fn shows(&self, needle: &str) -> bool {
+        self.nodes.iter().any(|n| match n {
+            Node::Text { text, .. } => text.contains(needle),
+            Node::Tile { name, .. } => name.contains(needle),
+            _ => false,
+        })
+    }
+
     /// Adds to `damage` the rectangles of nodes that differ between `old`
     /// (on screen) and `self` (wanted).
     pub fn diff(&self, old: &Scene, screen: Rectangle, damage: &mut Damage) {

@@ -259,3 +259,151 @@ fn screenshots_of_every_screen_differ_and_show_their_focus() {
         }
     }
 }
+
+#[test]
+fn until_waits_for_text_shot_names_a_screenshot_and_a_missing_text_fails_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let updates_file = dir.path().join("updates.json");
+    std::fs::write(
+        &updates_file,
+        serde_json::to_string(&updates()).expect("json"),
+    )
+    .expect("write");
+    let shots = dir.path().join("shots");
+    let run = |keys: &str| {
+        Process::new(env!("CARGO_BIN_EXE_ottbox-ui"))
+            .arg("--headless")
+            .arg(&shots)
+            .args(["--keys", keys, "--until-timeout", "5"])
+            .arg("--updates")
+            .arg(&updates_file)
+            .output()
+            .expect("runs")
+    };
+    let output = run("until:Search, right, shot:home-2");
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shot = Image::decode_png(&std::fs::read(shots.join("home-2.png")).expect("named shot"))
+        .expect("png");
+    assert_eq!(shot.size(), Size::new(1280, 720));
+
+    // Replayed updates are all there at once: a text that is not on screen
+    // never will be, and the run says so at once instead of waiting.
+    let started = std::time::Instant::now();
+    let output = run("until:\"Nowhere To Be Seen\"");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("until_timeout") && stderr.contains("Nowhere To Be Seen"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// A daemon that answers like the real one: later, from another thread.
+/// LoadHome is answered with the fixture rows and each poster with a
+/// coloured PNG, each after `delay`; the link is busy until then.
+struct Slow {
+    delay: std::time::Duration,
+    sink: Option<ottbox_ui::runner::EventSink>,
+    in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ottbox_ui::daemon::DaemonLink for Slow {
+    fn start(
+        &mut self,
+        sink: ottbox_ui::runner::EventSink,
+    ) -> Result<(), ottbox_ui::daemon::LinkError> {
+        let later = sink.clone();
+        let delay = self.delay;
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let _ = later.send(ottbox_ui::runner::Event::Update(Box::new(
+                fixtures::logged_in(),
+            )));
+        });
+        self.sink = Some(sink);
+        Ok(())
+    }
+
+    fn send(&mut self, command: Command) -> Result<(), ottbox_ui::daemon::LinkError> {
+        use std::sync::atomic::Ordering;
+        let answer = match command {
+            Command::LoadHome => Update::Home {
+                home: fixtures::home(),
+                offline: false,
+            },
+            Command::FetchPoster { path } => Update::Poster {
+                path,
+                png: fixtures::poster_png([200, 40, 160]),
+            },
+            _ => return Ok(()),
+        };
+        let sink = self.sink.clone().expect("started");
+        let in_flight = self.in_flight.clone();
+        in_flight.fetch_add(1, Ordering::SeqCst);
+        let delay = self.delay;
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let _ = sink.send(ottbox_ui::runner::Event::Update(Box::new(answer)));
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            let _ = sink.send(ottbox_ui::runner::Event::Tick);
+        });
+        Ok(())
+    }
+
+    fn busy(&self) -> bool {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+}
+
+#[test]
+fn against_a_daemon_that_answers_later_until_waits_and_shot_waits_for_every_answer() {
+    use ottbox_ui::runner::{RunError, ScriptOptions, run_script_with};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size = Size::new(1280, 720);
+    let slow = || Slow {
+        delay: std::time::Duration::from_millis(50),
+        sink: None,
+        in_flight: Default::default(),
+    };
+    let options = ScriptOptions {
+        timeout: std::time::Duration::from_secs(10),
+    };
+    let mut backend = Headless::new(size, dir.path()).expect("dir");
+    let mut app = App::new(size);
+    let steps = script::parse("until:Settings shot:home").expect("script");
+    run_script_with(&mut app, &mut backend, &steps, &mut slow(), options).expect("runs");
+    // `Settings` shows as soon as the login is in; the shot waited for the
+    // rows and then for the posters they asked for.
+    let shot =
+        Image::decode_png(&std::fs::read(dir.path().join("home.png")).expect("shot")).expect("png");
+    let tile = app.home().tile_rect(app.theme(), 0, 0).expect("visible");
+    let (x, y) = (tile.top_left.x as u32, tile.top_left.y as u32);
+    assert_eq!(shot.pixel(x + 20, y + 20), Some(Rgb888::new(200, 40, 160)));
+
+    // A text that never comes fails the run after the timeout, by name.
+    let mut app = App::new(size);
+    let steps = script::parse("until:\"Not Here\"").expect("script");
+    let short = ScriptOptions {
+        timeout: std::time::Duration::from_millis(300),
+    };
+    let mut link = slow();
+    let err =
+        run_script_with(&mut app, &mut backend, &steps, &mut link, short).expect_err("times out");
+    assert!(
+        matches!(&err, RunError::Until { text, .. } if text == "Not Here"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().starts_with("until_timeout: `Not Here`"),
+        "{err}"
+    );
+}

@@ -726,3 +726,21 @@ fn the_osd_hides_while_playing_and_any_key_brings_it_back() {
     app.tick(Duration::from_secs(100));
     text_rect(&app, "Paused");
 }
+
+#[test]
+fn before_a_rendition_is_chosen_the_osd_shows_no_quality_line() {
+    let (mut app, _) = at_home(HD);
+    app.key(Key::PlayPause);
+    let Update::Player { mut status } = playing(None) else {
+        unreachable!("playing() is a player update")
+    };
+    status.rendition.clear();
+    status.bitrate = 0;
+    app.update(Update::Player { status });
+    assert!(app.scene().find_text("1:05 / 1:30:00").is_some());
+    assert!(
+        app.scene().find_text("kb/s").is_none() && app.scene().find_text("buffer").is_none(),
+        "{:?}",
+        app.scene().texts()
+    );
+}

@@ -3,7 +3,8 @@
 //! [`Framebuffer`] is the canvas every backend draws on; on its own it is the
 //! headless display that tests read pixels from. [`Headless`] adds PNG output:
 //! each presented frame becomes `frame-0000.png`, `frame-0001.png`, ... in a
-//! directory, so a scripted run leaves a strip of screenshots behind.
+//! directory, so a scripted run leaves a strip of screenshots behind, and a
+//! script's `shot:NAME` adds `NAME.png` beside them.
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
@@ -185,6 +186,12 @@ impl Backend for Headless {
         self.canvas.save_png(&self.frame_path(self.frames))?;
         self.frames += 1;
         Ok(())
+    }
+
+    fn screenshot(&mut self, name: &str) -> Result<Option<PathBuf>, DisplayError> {
+        let path = self.dir.join(format!("{name}.png"));
+        self.canvas.save_png(&path)?;
+        Ok(Some(path))
     }
 }
 

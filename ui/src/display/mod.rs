@@ -60,6 +60,14 @@ pub trait Backend {
     /// backend cannot do partial updates).
     fn present(&mut self, damage: &[Rectangle]) -> Result<(), DisplayError>;
 
+    /// Saves the canvas as a screenshot called `name` (a script's
+    /// `shot:NAME`) and says where, or `None` for backends that have no
+    /// place for files.
+    fn screenshot(&mut self, name: &str) -> Result<Option<PathBuf>, DisplayError> {
+        let _ = name;
+        Ok(None)
+    }
+
     /// The screen size.
     fn size(&mut self) -> Size {
         self.canvas().size()

@@ -224,22 +224,26 @@ impl Screen for PlayerScreen {
             Font::Body,
             theme::TEXT,
         ));
-        let quality = format!(
-            "{} · {} · buffer {:.0} s",
-            status.rendition,
-            format::bitrate(status.bitrate),
-            status.buffer_s.max(0.0)
-        );
-        let qw = crate::widgets::text::width(&quality, Font::Small.mono(theme)).min(theme.upx(420));
-        let qx = theme.px(1240) - qw as i32;
-        scene.push(Node::text(
-            theme,
-            Point::new(qx, theme.px(646)),
-            &quality,
-            Font::Small,
-            theme::DIM,
-            theme.upx(420),
-        ));
+        // Until the first segment no rendition is chosen: no "0 kb/s" line.
+        if !status.rendition.is_empty() {
+            let quality = format!(
+                "{} · {} · buffer {:.0} s",
+                status.rendition,
+                format::bitrate(status.bitrate),
+                status.buffer_s.max(0.0)
+            );
+            let qw =
+                crate::widgets::text::width(&quality, Font::Small.mono(theme)).min(theme.upx(420));
+            let qx = theme.px(1240) - qw as i32;
+            scene.push(Node::text(
+                theme,
+                Point::new(qx, theme.px(646)),
+                &quality,
+                Font::Small,
+                theme::DIM,
+                theme.upx(420),
+            ));
+        }
         if let Some(badge) = Self::ad_badge(status) {
             let rect = theme.rect(1000, 40, 240, 40);
             scene.push(Node::Fill {
