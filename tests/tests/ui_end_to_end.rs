@@ -8,21 +8,6 @@
 //! with the goldens in `tests/golden/` (see `ottbox_e2e::golden`;
 //! `OTTBOX_BLESS=1` rewrites them).
 
-// `common` names the daemon binary with `env!("CARGO_BIN_EXE_ottboxd")`,
-// which cargo defines only for the daemon package's own tests. This
-// `macro_rules!` shadows `env!` inside `common` (textual macro scope
-// reaches into modules declared after it): that one name resolves at run
-// time to the binary `ottbox_e2e::binary` keeps fresh, every other name
-// is std's `env!`.
-macro_rules! env {
-    ("CARGO_BIN_EXE_ottboxd") => {
-        ottbox_e2e::binary("ottboxd")
-    };
-    ($name:literal) => {
-        ::std::env!($name)
-    };
-}
-
 #[path = "../../daemon/tests/common/mod.rs"]
 mod common;
 
@@ -147,6 +132,8 @@ fn masks(shot: &str) -> Vec<Mask> {
 async fn a_viewer_signs_in_browses_searches_plays_and_goes_back_on_screen() {
     let started = Instant::now();
     let ui = ottbox_e2e::binary("ottbox-ui");
+    // Built now if stale; `common` runs it from the same directory.
+    ottbox_e2e::binary("ottboxd");
     let headend = Headend::start_with_media_and_cdn(|_| {}).await;
     add_social_network(&headend);
     let bus = Bus::open();

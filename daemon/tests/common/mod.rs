@@ -467,6 +467,20 @@ fn media_template() -> &'static Path {
         .path()
 }
 
+/// The daemon binary. Cargo names it for the daemon package's own tests;
+/// another package's tests (the whole-stack ones in `tests/`, which build
+/// it first) find it in the profile directory their binary runs from.
+fn ottboxd_bin() -> PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_ottboxd") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("the test binary is in <target>/<profile>/deps")
+        .join("ottboxd")
+}
+
 /// A private dbus-daemon, stopped on drop.
 pub struct Bus {
     child: Child,
@@ -637,7 +651,7 @@ impl Daemon {
             .append(true)
             .open(self.state_dir.with_extension("log"))
             .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_ottboxd"))
+        let child = Command::new(ottboxd_bin())
             .args(["--bus-address", &self.bus, "--headend-url", &self.headend])
             .arg("--state-dir")
             .arg(&self.state_dir)

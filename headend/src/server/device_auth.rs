@@ -23,11 +23,11 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use axum_server::accept::Accept;
+use axum_server::accept::{Accept, NoDelayAcceptor};
 use axum_server::tls_rustls::RustlsAcceptor;
 use ottbox_protocol::ErrorCode;
 use ottbox_protocol::device::{ENROLL_PATH, EnrollRequest, EnrollResponse};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tower::Layer;
 
 use super::AppState;
@@ -51,27 +51,29 @@ pub struct PeerDevice(pub Option<String>);
 /// presented.
 #[derive(Clone)]
 pub struct DeviceAcceptor {
-    inner: RustlsAcceptor,
+    inner: RustlsAcceptor<NoDelayAcceptor>,
 }
 
 impl DeviceAcceptor {
-    /// Wraps the rustls acceptor.
+    /// Wraps the rustls acceptor; connections get TCP_NODELAY (a TLS
+    /// record written after another must not wait for a delayed ACK).
     pub fn new(inner: RustlsAcceptor) -> Self {
-        Self { inner }
+        Self {
+            inner: inner.acceptor(NoDelayAcceptor::new()),
+        }
     }
 }
 
-impl<I, S> Accept<I, S> for DeviceAcceptor
+impl<S> Accept<TcpStream, S> for DeviceAcceptor
 where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: Send + 'static,
 {
-    type Stream = <RustlsAcceptor as Accept<I, S>>::Stream;
+    type Stream = <RustlsAcceptor<NoDelayAcceptor> as Accept<TcpStream, S>>::Stream;
     type Service = axum::middleware::AddExtension<S, PeerDevice>;
     type Future =
         Pin<Box<dyn Future<Output = std::io::Result<(Self::Stream, Self::Service)>> + Send>>;
 
-    fn accept(&self, stream: I, service: S) -> Self::Future {
+    fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
         let inner = self.inner.clone();
         Box::pin(async move {
             let (stream, service) = inner.accept(stream, service).await?;
