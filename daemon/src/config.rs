@@ -175,6 +175,12 @@ pub struct HeadendConfig {
     pub client_id: String,
     /// Per-request timeout, seconds.
     pub timeout_s: f64,
+    /// After login, enroll a device certificate and present it on every
+    /// connection (mutual TLS).
+    pub enroll: bool,
+    /// The serial the certificate names; empty: one the box makes up once
+    /// and keeps.
+    pub device_serial: String,
 }
 
 /// Which D-Bus bus to own the name on.
@@ -250,6 +256,8 @@ impl Default for HeadendConfig {
             ca_file: None,
             client_id: "ottbox-stb".into(),
             timeout_s: 5.0,
+            enroll: true,
+            device_serial: String::new(),
         }
     }
 }

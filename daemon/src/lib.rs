@@ -67,7 +67,11 @@ impl Core {
     pub fn open(config: &config::Config) -> anyhow::Result<Arc<Self>> {
         let store = store::Store::open(&config.state_dir)?;
         let headend = net::Headend::new(&config.headend)?;
-        let account = account::Account::new(store.clone(), headend.clone());
+        let enroll_as = config
+            .headend
+            .enroll
+            .then(|| config.headend.device_serial.clone());
+        let account = account::Account::new(store.clone(), headend.clone(), enroll_as);
         let events = events::Events::new(store.clone(), config.events.clone());
         let catalog = catalog::Catalog::new(
             store.clone(),
@@ -76,7 +80,7 @@ impl Core {
             events.clone(),
             config.cache.clone(),
         );
-        let beacons = ads::beacons::Beacons::new(store.clone(), headend.http().clone());
+        let beacons = ads::beacons::Beacons::new(store.clone(), headend.http());
         let engine = playback::session::Engine {
             headend: headend.clone(),
             account: account.clone(),

@@ -6,6 +6,7 @@
 //! tells "unreachable" (serve from cache, say offline) from "refused" (show
 //! the headend's code and sentence).
 
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use ottbox_protocol::auth::{
@@ -13,6 +14,7 @@ use ottbox_protocol::auth::{
     REFRESH_TOKEN_GRANT, TOKEN_PATH, TokenResponse,
 };
 use ottbox_protocol::catalog::{Home, TitleDetails, TitleList};
+use ottbox_protocol::device::{ENROLL_PATH, EnrollRequest, EnrollResponse};
 use ottbox_protocol::license::{LicenseRequest, LicenseResponse};
 use ottbox_protocol::playback::{EventBatch, EventReceipt, PlaybackSession};
 use ottbox_protocol::{ApiError, ErrorCode};
@@ -65,10 +67,12 @@ impl HeadendError {
 }
 
 /// A client for one headend. Cheap to clone; connections are kept alive
-/// and shared.
+/// and shared, and every clone presents the box's device certificate once
+/// it has one ([`Headend::set_identity`]).
 #[derive(Clone, Debug)]
 pub struct Headend {
-    http: reqwest::Client,
+    http: Arc<RwLock<reqwest::Client>>,
+    config: Arc<HeadendConfig>,
     base: String,
     client_id: String,
 }
@@ -76,30 +80,30 @@ pub struct Headend {
 impl Headend {
     /// Builds the client from config.
     pub fn new(config: &HeadendConfig) -> Result<Self, HeadendError> {
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .https_only(false)
-            .timeout(config.timeout())
-            .connect_timeout(config.timeout().min(Duration::from_secs(3)))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .user_agent(concat!("ottboxd/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &config.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| HeadendError::Tls(format!("cannot read {}: {e}", path.display())))?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| HeadendError::Tls(format!("{}: {e}", path.display())))?
-            {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let http = builder
-            .build()
-            .map_err(|e| HeadendError::Tls(e.to_string()))?;
+        let http = client(config, None)?;
         Ok(Self {
-            http,
+            http: Arc::new(RwLock::new(http)),
+            config: Arc::new(config.clone()),
             base: config.url.trim_end_matches('/').to_owned(),
             client_id: config.client_id.clone(),
         })
+    }
+
+    /// Presents `identity` (the device key and certificate chain, PEM) in
+    /// every TLS handshake from now on, or none. Connections open so far
+    /// are dropped with the old client.
+    pub fn set_identity(&self, identity: Option<&[u8]>) -> Result<(), HeadendError> {
+        let http = client(&self.config, identity)?;
+        *self.http.write().unwrap_or_else(PoisonError::into_inner) = http;
+        Ok(())
+    }
+
+    /// The HTTP client now (cheap: a handle on the shared pool).
+    fn client(&self) -> reqwest::Client {
+        self.http
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The absolute URL of an API path (or the path itself if absolute).
@@ -114,7 +118,7 @@ impl Headend {
     /// RFC 8628 §3.1: asks for a device code.
     pub async fn device_code(&self) -> Result<DeviceAuthorization, HeadendError> {
         let req = self
-            .http
+            .client()
             .post(self.url(DEVICE_AUTHORIZATION_PATH))
             .form(&[("client_id", self.client_id.as_str())]);
         json(req).await
@@ -124,7 +128,7 @@ impl Headend {
     /// expiry and denial come back as [`HeadendError::Refused`] with their
     /// OAuth codes.
     pub async fn poll_token(&self, device_code: &str) -> Result<TokenResponse, HeadendError> {
-        let req = self.http.post(self.url(TOKEN_PATH)).form(&[
+        let req = self.client().post(self.url(TOKEN_PATH)).form(&[
             ("grant_type", DEVICE_CODE_GRANT),
             ("device_code", device_code),
             ("client_id", self.client_id.as_str()),
@@ -134,7 +138,7 @@ impl Headend {
 
     /// Trades a refresh token for new tokens (the old one is spent).
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, HeadendError> {
-        let req = self.http.post(self.url(TOKEN_PATH)).form(&[
+        let req = self.client().post(self.url(TOKEN_PATH)).form(&[
             ("grant_type", REFRESH_TOKEN_GRANT),
             ("refresh_token", refresh_token),
         ]);
@@ -143,19 +147,27 @@ impl Headend {
 
     /// Revokes the session behind `access`.
     pub async fn logout(&self, access: &str) -> Result<(), HeadendError> {
-        let req = self.http.post(self.url(LOGOUT_PATH)).bearer_auth(access);
+        let req = self
+            .client()
+            .post(self.url(LOGOUT_PATH))
+            .bearer_auth(access);
         send(req).await.map(drop)
     }
 
     /// The viewer's home rows.
     pub async fn home(&self, access: &str) -> Result<Home, HeadendError> {
-        json(self.http.get(self.url("/api/v1/home")).bearer_auth(access)).await
+        json(
+            self.client()
+                .get(self.url("/api/v1/home"))
+                .bearer_auth(access),
+        )
+        .await
     }
 
     /// Full-text search.
     pub async fn search(&self, access: &str, query: &str) -> Result<TitleList, HeadendError> {
         let req = self
-            .http
+            .client()
             .get(self.url("/api/v1/search"))
             .query(&[("q", query)])
             .bearer_auth(access);
@@ -165,19 +177,19 @@ impl Headend {
     /// A title's details.
     pub async fn details(&self, access: &str, id: &str) -> Result<TitleDetails, HeadendError> {
         let path = format!("/api/v1/titles/{}", path_segment(id));
-        json(self.http.get(self.url(&path)).bearer_auth(access)).await
+        json(self.client().get(self.url(&path)).bearer_auth(access)).await
     }
 
     /// Titles similar to `id`.
     pub async fn similar(&self, access: &str, id: &str) -> Result<TitleList, HeadendError> {
         let path = format!("/api/v1/titles/{}/similar", path_segment(id));
-        json(self.http.get(self.url(&path)).bearer_auth(access)).await
+        json(self.client().get(self.url(&path)).bearer_auth(access)).await
     }
 
     /// A title's poster, PNG bytes.
     pub async fn poster(&self, id: &str) -> Result<Vec<u8>, HeadendError> {
         let path = format!("/api/v1/titles/{}/poster.png", path_segment(id));
-        let resp = send(self.http.get(self.url(&path))).await?;
+        let resp = send(self.client().get(self.url(&path))).await?;
         body(resp).await
     }
 
@@ -188,7 +200,7 @@ impl Headend {
         title: &str,
     ) -> Result<PlaybackSession, HeadendError> {
         let path = format!("/api/v1/playback/{}", path_segment(title));
-        json(self.http.post(self.url(&path)).bearer_auth(access)).await
+        json(self.client().post(self.url(&path)).bearer_auth(access)).await
     }
 
     /// Asks the license server at `url` (from the playback session) for
@@ -200,7 +212,7 @@ impl Headend {
         request: &LicenseRequest,
     ) -> Result<LicenseResponse, HeadendError> {
         json(
-            self.http
+            self.client()
                 .post(self.url(url))
                 .bearer_auth(access)
                 .json(request),
@@ -210,8 +222,22 @@ impl Headend {
 
     /// The HTTP client itself, for media from the CDN edges: the same
     /// roots and the same pool of kept-alive connections.
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
+    pub fn http(&self) -> reqwest::Client {
+        self.client()
+    }
+
+    /// Asks the device CA for this box's client certificate.
+    pub async fn enroll(
+        &self,
+        access: &str,
+        request: &EnrollRequest,
+    ) -> Result<EnrollResponse, HeadendError> {
+        let req = self
+            .client()
+            .post(self.url(ENROLL_PATH))
+            .bearer_auth(access)
+            .json(request);
+        json(req).await
     }
 
     /// Sends a batch of viewing events.
@@ -221,13 +247,45 @@ impl Headend {
         batch: &EventBatch,
     ) -> Result<EventReceipt, HeadendError> {
         json(
-            self.http
+            self.client()
                 .post(self.url("/api/v1/events"))
                 .bearer_auth(access)
                 .json(batch),
         )
         .await
     }
+}
+
+/// The rustls client: the platform's roots and the operator CA from
+/// config; the device `identity` (key and chain, PEM) when the box has one.
+fn client(
+    config: &HeadendConfig,
+    identity: Option<&[u8]>,
+) -> Result<reqwest::Client, HeadendError> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .https_only(false)
+        .timeout(config.timeout())
+        .connect_timeout(config.timeout().min(Duration::from_secs(3)))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .user_agent(concat!("ottboxd/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &config.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| HeadendError::Tls(format!("cannot read {}: {e}", path.display())))?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| HeadendError::Tls(format!("{}: {e}", path.display())))?
+        {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let Some(pem) = identity {
+        let identity = reqwest::Identity::from_pem(pem)
+            .map_err(|e| HeadendError::Tls(format!("the device identity: {e}")))?;
+        builder = builder.identity(identity);
+    }
+    builder
+        .build()
+        .map_err(|e| HeadendError::Tls(e.to_string()))
 }
 
 /// Percent-encodes a title id for use as one path segment.

@@ -283,7 +283,7 @@ impl Player {
     /// The ad plan at `url`; none when it cannot be had (the title plays
     /// without ads rather than not at all).
     async fn ad_plan(&self, url: &str, duration_s: f64) -> AdPlan {
-        match ads::fetch_plan(self.engine.headend.http(), url, duration_s).await {
+        match ads::fetch_plan(&self.engine.headend.http(), url, duration_s).await {
             Ok(plan) => plan,
             Err(e) => {
                 tracing::warn!(code = e.code(), error = %e, "no ads for this playback");

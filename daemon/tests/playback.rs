@@ -1119,3 +1119,63 @@ async fn on_a_metered_link_nothing_is_prefetched() {
     );
     assert_eq!(served(), before, "no media fetched while idle");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_a_device_certificate_is_required_the_box_enrolls_at_login_and_plays() {
+    let (_, title, _, colour) = MEDIA[0];
+    let headend = Headend::start_with_media(|c| {
+        c.tls.enabled = true;
+        c.tls.require_client_cert = true;
+    })
+    .await;
+    assert!(headend.url().starts_with("https://"), "{}", headend.url());
+    let ca = headend.ca_file().expect("a CA").to_str().expect("utf-8");
+
+    // A box that does not enroll is refused before any media.
+    {
+        let bus = Bus::open();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = [
+            ("OTTBOX_HEADEND_CA_FILE", ca),
+            ("OTTBOX_HEADEND_ENROLL", "false"),
+        ];
+        let _daemon = setup_with("hls", &headend, &bus, &dir, &env).await;
+        let player = player_proxy(&bus.connect().await).await;
+        let refused = player.play(title, 0.0).await.expect_err("no certificate");
+        assert!(
+            refused.to_string().contains("device_certificate_required"),
+            "{refused}"
+        );
+    }
+
+    // The default box enrolls as it signs in, over verified TLS, and its
+    // certificate opens the playback session and the license.
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut daemon = setup_with(
+        "hls",
+        &headend,
+        &bus,
+        &dir,
+        &[("OTTBOX_HEADEND_CA_FILE", ca)],
+    )
+    .await;
+    let player = player_proxy(&bus.connect().await).await;
+    player
+        .play(title, 0.0)
+        .await
+        .expect("Play with the certificate");
+    wait_state(&player, "playing").await;
+    let c = corner(&player).await;
+    assert!(close_to(c, sample::palette(colour)), "decrypted: {c:?}");
+    player.stop().await.expect("Stop");
+
+    // Once is enough: after a crash the kept certificate still plays.
+    daemon.restart().await;
+    let player = player_proxy(&bus.connect().await).await;
+    player.play(title, 0.0).await.expect("Play after a restart");
+    wait_state(&player, "playing").await;
+    let log = std::fs::read_to_string(daemon.log_path()).expect("log");
+    assert_eq!(log.matches("device enrolled").count(), 1, "{log}");
+    assert!(!log.contains("PRIVATE KEY"), "the key is never logged");
+}

@@ -9,6 +9,7 @@
 //! Every change of [`LoginStatus`] is published on a watch channel, which
 //! the D-Bus layer turns into `PropertiesChanged` signals.
 
+pub mod device;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -55,6 +56,9 @@ pub enum AccountError {
 pub struct Account {
     store: Store,
     headend: Headend,
+    /// Enroll a device certificate after login, with this serial (empty:
+    /// the box's own); `None` when `headend.enroll` is off.
+    enroll_as: Option<String>,
     status: watch::Sender<LoginStatus>,
     /// Serialises refreshes: a refresh token is single-use, so two racing
     /// refreshes would revoke the session (reuse detection).
@@ -72,7 +76,12 @@ impl std::fmt::Debug for Account {
 
 impl Account {
     /// Loads the account from the store: logged in if tokens are there.
-    pub fn new(store: Store, headend: Headend) -> Arc<Self> {
+    pub fn new(store: Store, headend: Headend, enroll_as: Option<String>) -> Arc<Self> {
+        if let Some(identity) = device::load(&store)
+            && let Err(e) = headend.set_identity(Some(&identity.pem()))
+        {
+            tracing::warn!(error = %e, "the device certificate cannot be used");
+        }
         let state = if store.get::<Tokens>(&store.tokens, TOKENS_KEY).is_some() {
             LoginState::LoggedIn
         } else {
@@ -86,6 +95,7 @@ impl Account {
         Arc::new(Self {
             store,
             headend,
+            enroll_as,
             status,
             refresh_lock: Mutex::new(()),
             poller: std::sync::Mutex::new(None),
@@ -157,6 +167,8 @@ impl Account {
                         return;
                     }
                     tracing::info!("device login complete");
+                    // Before the viewer sees home: the first Play may need it.
+                    self.enroll_device(&tokens.access).await;
                     self.set_status(LoginState::LoggedIn, "", "");
                     return;
                 }
@@ -176,6 +188,34 @@ impl Account {
                     _ => return fail("expired_token", "the code expired; start again"),
                 },
             }
+        }
+    }
+
+    /// Enrolls the box's device certificate unless it has one (or
+    /// enrollment is off). A failure is logged, not fatal: headends that
+    /// do not require a device certificate play without one, and the next
+    /// start tries again.
+    async fn enroll_device(&self, access: &str) {
+        let Some(configured) = &self.enroll_as else {
+            return;
+        };
+        if device::load(&self.store).is_some() {
+            return;
+        }
+        let result = match device::serial(&self.store, configured) {
+            Ok(serial) => device::enroll(&self.store, &self.headend, access, &serial)
+                .await
+                .map(drop),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "device not enrolled; calls go without a certificate");
+        }
+    }
+
+    fn forget_device(&self) {
+        if let Err(e) = self.headend.set_identity(None) {
+            tracing::warn!(error = %e, "the client without a certificate");
         }
     }
 
@@ -231,6 +271,7 @@ impl Account {
             Err(e @ HeadendError::Refused { .. }) if e.code() != Some(ErrorCode::ServerError) => {
                 tracing::warn!(error = %e, "refresh refused; signing out");
                 self.store.wipe_account()?;
+                self.forget_device();
                 self.set_status(LoginState::LoggedOut, "", &format!("session_ended: {e}"));
                 Err(AccountError::NotLoggedIn)
             }
@@ -242,6 +283,11 @@ impl Account {
     /// refresh time, refreshes, repeats; retries with a delay when offline.
     pub async fn run_refresher(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let mut status = self.subscribe();
+        // Signed in before, but not enrolled then (offline, an older
+        // headend): try again now.
+        if let Ok(access) = self.access_token().await {
+            self.enroll_device(&access).await;
+        }
         loop {
             let wait = match self.tokens() {
                 Some(t) => Duration::from_secs((t.refresh_at() - now_s()).max(0) as u64),
@@ -275,6 +321,7 @@ impl Account {
             tracing::warn!(error = %e, "logout not confirmed by the headend");
         }
         self.store.wipe_account()?;
+        self.forget_device();
         self.set_status(LoginState::LoggedOut, "", "");
         Ok(())
     }

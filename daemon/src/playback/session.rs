@@ -909,7 +909,7 @@ impl Clock {
 /// A router over `session`'s edges, for its DASH manifest when the
 /// config prefers DASH and the title has one, with a fresh CMCD session.
 pub(super) fn router(engine: &Engine, session: &PlaybackSession) -> Result<Router, PlayError> {
-    let fetcher = Fetcher::new(engine.headend.http().clone());
+    let fetcher = Fetcher::new(engine.headend.http());
     let dash = engine.config.manifest == ManifestChoice::Dash
         && session.edges.iter().any(|e| e.dash_url.is_some());
     let format = if dash {

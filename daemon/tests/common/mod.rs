@@ -49,6 +49,9 @@ pub struct Headend {
     /// in front of the headend for ad tracking beacons only (empty unless
     /// started with [`Headend::start_with_media_and_links`]).
     pub links: Vec<(String, Link)>,
+    /// With `tls.enabled` in the config: the server's rustls config and
+    /// the development CA (PEM file) a box must trust.
+    tls: Option<(Arc<rustls::ServerConfig>, PathBuf)>,
     _dir: tempfile::TempDir,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -147,6 +150,9 @@ impl Headend {
                 .collect();
         }
         tweak(&mut config);
+        if config.tls.enabled {
+            config.public_url = format!("https://{addr}");
+        }
         if let Some((_, ads)) = links.iter().find(|(n, _)| n == "ads") {
             config.ads.tracking_url = format!("http://{}", ads.addr());
         }
@@ -167,11 +173,20 @@ impl Headend {
                 CdnEdge::start(spec).expect("nginx edge (cargo xtask setup installs nginx-light)")
             })
             .collect();
+        let tls = state.config.tls.enabled.then(|| {
+            let files = ottbox_headend::tls::ensure_dev_pki(&state.config.tls_dir(), &[])
+                .expect("development PKI");
+            let server =
+                ottbox_headend::tls::server_config(&files, Some(&state.device_ca.cert_path))
+                    .expect("TLS config");
+            (server, files.ca_cert)
+        });
         let mut headend = Self {
             addr,
             state,
             edges,
             links,
+            tls,
             _dir: dir,
             task: None,
         };
@@ -198,15 +213,34 @@ impl Headend {
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
         let state = self.state.clone();
-        self.task = Some(tokio::spawn(server::serve(
-            state,
-            listener,
-            std::future::pending(),
-        )));
+        self.task = Some(match &self.tls {
+            Some((tls, _)) => tokio::spawn(server::serve_tls(
+                state,
+                listener.into_std().expect("std listener"),
+                tls.clone(),
+                std::future::pending(),
+            )),
+            None => tokio::spawn(server::serve(state, listener, std::future::pending())),
+        });
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.state.config.public_url.clone()
+    }
+
+    /// The CA a box trusts to reach this headend over HTTPS.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|(_, ca)| ca.as_path())
+    }
+
+    /// A client as a browser would be: trusting the headend's CA.
+    fn browser(&self) -> reqwest::Client {
+        let mut b = reqwest::Client::builder();
+        if let Some(ca) = self.ca_file() {
+            let pem = std::fs::read(ca).expect("ca");
+            b = b.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("ca pem"));
+        }
+        b.build().expect("client")
     }
 
     /// Takes the headend off the network: the socket closes, connections drop.
@@ -236,7 +270,7 @@ impl Headend {
     /// Confirms `user_code` on the verification page as a browser would:
     /// GET the page, then POST the form with the viewer's credentials.
     pub async fn confirm(&self, verification_uri: &str, user_code: &str, action: &str) {
-        let client = reqwest::Client::new();
+        let client = self.browser();
         let page = client
             .get(format!("{verification_uri}?user_code={user_code}"))
             .send()
