@@ -29,12 +29,12 @@ mod common;
 mod e2e;
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::median;
-use e2e::{Bus, Daemon, Headend, catalog_proxy, log_in};
+use e2e::{Bus, Headend, catalog_proxy, log_in};
 use ottbox_protocol::dbus::{CATALOG_PATH, SERVICE};
 use zbus::export::futures_core::Stream;
 
@@ -65,9 +65,26 @@ async fn bench() {
     let conn = bus.connect().await;
     let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("dbus proxy");
 
-    // Logged in, home rows fetched once, as the UI does after login.
-    let mut daemon =
-        Daemon::start_with(&bus, &headend.url(), &state_dir, &[("OTTBOX_LOG", "warn")]).await;
+    let url = headend.url();
+    let log = dir.path().join("ottboxd.log");
+    let ottboxd = || {
+        let mut cmd = Command::new(ottboxd_binary());
+        cmd.args(["--bus-address", &bus.address, "--headend-url", &url])
+            .arg("--state-dir")
+            .arg(&state_dir)
+            .arg("--config")
+            .arg(&config)
+            .env("OTTBOX_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file(&log));
+        cmd
+    };
+
+    // The first start, on an empty state directory; then logged in and
+    // home rows fetched once, as the UI does after login.
+    let (first_ms, daemon) = time_to_name(&dbus, SERVICE, ottboxd()).await;
+    println!("daemon first_start_ms {first_ms:.2}");
     log_in(&conn, &headend).await;
     let catalog = catalog_proxy(&conn).await;
     let home = catalog.home().await.expect("Home");
@@ -137,22 +154,7 @@ async fn bench() {
     println!("daemon daemon_rss_after_calls_kb {rss}");
 
     // Starts, as at a reboot: logged in, rows in the store.
-    let status = daemon.terminate();
-    assert!(status.success(), "ottboxd stopped with {status}");
-    let url = headend.url();
-    let ottboxd = |log: &Path| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ottboxd"));
-        cmd.args(["--bus-address", &bus.address, "--headend-url", &url])
-            .arg("--state-dir")
-            .arg(&state_dir)
-            .arg("--config")
-            .arg(&config)
-            .env("OTTBOX_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log_file(log));
-        cmd
-    };
+    daemon.stop(&log);
     let reference = || {
         let mut cmd = Command::new("dbus-send");
         cmd.arg(format!("--bus={}", bus.address))
@@ -165,28 +167,19 @@ async fn bench() {
             .stdout(Stdio::null());
         cmd
     };
-    let log = dir.path().join("starts.log");
     let (mut starts, mut refs) = (Vec::new(), Vec::new());
     for _ in 0..STARTS {
-        let (ms, mut child) = time_to_name(&dbus, SERVICE, ottboxd(&log)).await;
+        let (ms, daemon) = time_to_name(&dbus, SERVICE, ottboxd()).await;
         starts.push(ms);
         // The name is taken before the SIGTERM handler is installed: a
         // signal in between would kill the daemon unflushed. Let the
         // start (and its home refresh) finish first.
         tokio::time::sleep(STOP_AFTER).await;
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let status = child.wait().expect("wait");
-        assert!(
-            status.success(),
-            "ottboxd stopped with {status}; see {}",
-            log.display()
-        );
-        let (ms, mut child) = time_to_name(&dbus, REFERENCE_NAME, reference()).await;
+        daemon.stop(&log);
+        let (ms, mut sender) = time_to_name(&dbus, REFERENCE_NAME, reference()).await;
         refs.push(ms);
-        assert!(child.wait().expect("wait").success(), "dbus-send");
+        let status = sender.0.take().expect("running").wait().expect("wait");
+        assert!(status.success(), "dbus-send: {status}");
     }
     for (what, v) in [("start", &mut starts), ("start_ref", &mut refs)] {
         let max = v.iter().copied().fold(0.0, f64::max);
@@ -201,13 +194,13 @@ async fn time_to_name(
     dbus: &zbus::fdo::DBusProxy<'_>,
     name: &str,
     mut cmd: Command,
-) -> (f64, std::process::Child) {
+) -> (f64, Running) {
     let mut changes = dbus
         .receive_name_owner_changed_with_args(&[(0, name)])
         .await
         .expect("NameOwnerChanged");
     let t = Instant::now();
-    let mut child = cmd.spawn().expect("spawn");
+    let child = Running(Some(cmd.spawn().expect("spawn")));
     let owned = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(signal) =
             std::future::poll_fn(|cx| std::pin::Pin::new(&mut changes).poll_next(cx)).await
@@ -219,12 +212,47 @@ async fn time_to_name(
         false
     })
     .await;
-    if owned != Ok(true) {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("{name} not owned within 30 s");
-    }
+    assert_eq!(owned, Ok(true), "{name} owned within 30 s");
     (ms(t), child)
+}
+
+/// A child process, killed if still running when dropped (a failed bench
+/// leaves no daemon behind).
+struct Running(Option<Child>);
+
+impl Running {
+    /// SIGTERM, and a clean exit.
+    fn stop(mut self, log: &Path) {
+        let mut child = self.0.take().expect("running");
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let status = child.wait().expect("wait");
+        assert!(
+            status.success(),
+            "ottboxd stopped with {status}; see {}",
+            log.display()
+        );
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The daemon measured: `$OTTBOX_BENCH_OTTBOXD` if set (a binary built
+/// elsewhere: another profile, an older commit), else this build's.
+fn ottboxd_binary() -> PathBuf {
+    std::env::var_os("OTTBOX_BENCH_OTTBOXD").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_ottboxd")),
+        PathBuf::from,
+    )
 }
 
 /// `path` opened for appending.

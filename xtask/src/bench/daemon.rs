@@ -7,6 +7,9 @@
 //!
 //! Targets (issue 5): start ≤ 100 ms, Home p99 ≤ 5 ms, idle RSS ≤ 15 MB
 //! (MiB, as the kernel counts), idle wakeups ≈ 0 (nothing polls).
+//!
+//! `OTTBOX_BENCH_OTTBOXD=<binary>` measures a daemon built elsewhere (the
+//! `release-box` profile, an older commit) under the same harness.
 
 use std::collections::HashMap;
 
@@ -18,8 +21,12 @@ use crate::util::{cargo, output};
 const IDLE_WAKEUPS: f64 = 0.1;
 
 pub fn run() -> anyhow::Result<()> {
+    let what = match std::env::var_os("OTTBOX_BENCH_OTTBOXD") {
+        Some(path) => path.to_string_lossy().into_owned(),
+        None => "release".to_owned(),
+    };
     println!(
-        "bench: ottboxd on a private bus (release, loopback, logged in; \
+        "bench: ottboxd ({what}) on a private bus (loopback, logged in; \
          20 starts, 1000 Home calls, 10 s idle)"
     );
     let text = output(cargo().args(["bench", "--quiet", "-p", "ottboxd", "--bench", "daemon"]))?;
@@ -124,7 +131,9 @@ pub fn run() -> anyhow::Result<()> {
         );
     }
     println!(
-        "home: {} rows, {} tiles; RSS after the 1000 calls {:.1} MiB; {} threads idle",
+        "first start (empty state dir) {:.1} ms; home: {} rows, {} tiles; \
+         RSS after the 1000 calls {:.1} MiB; {} threads idle",
+        get("first_start_ms")?,
         get("home_rows")?,
         get("home_tiles")?,
         mib(get("daemon_rss_after_calls_kb")?),
