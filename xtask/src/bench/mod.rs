@@ -8,6 +8,7 @@ use clap::Subcommand;
 use crate::util::run as run_cmd;
 
 mod api;
+mod daemon;
 mod decrypt;
 mod failover;
 mod ingest;
@@ -33,6 +34,10 @@ pub enum Bench {
     /// The serving CDN edge killed mid-title, 20 times: switch time, the
     /// download time lost and stall time.
     Failover,
+    /// ottboxd on a private bus: start → name owned (beside `dbus-send`
+    /// taking a name), a cached `Catalog1.Home` (beside `Peer.Ping`), idle
+    /// RSS/PSS and wakeups per second (beside the dbus-daemon's).
+    Daemon,
 }
 
 /// Runs one benchmark.
@@ -45,6 +50,7 @@ pub fn run(what: Bench) -> anyhow::Result<()> {
         Bench::Decrypt => decrypt::run(),
         Bench::Ttff => ttff::run(),
         Bench::Failover => failover::run(),
+        Bench::Daemon => daemon::run(),
     }
 }
 

@@ -1,0 +1,156 @@
+//! The daemon itself: the daemon's `daemon` bench binary (release, run by
+//! cargo as a child process, since xtask does not link the daemon) starts
+//! the real `ottboxd` on a private dbus-daemon, logged in to an
+//! in-process headend, and measures start → name owned, a cached
+//! `Catalog1.Home` over D-Bus, idle memory and idle wakeups, each beside a
+//! reference from the same run.
+//!
+//! Targets (issue 5): start ≤ 100 ms, Home p99 ≤ 5 ms, idle RSS ≤ 15 MB
+//! (MiB, as the kernel counts), idle wakeups ≈ 0 (nothing polls).
+//!
+//! `OTTBOX_BENCH_OTTBOXD=<binary>` measures a daemon built elsewhere (the
+//! `release-box` profile, an older commit) under the same harness.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, bail};
+
+use crate::util::{cargo, output};
+
+/// Wakeups per second that still count as "≈ 0": a stray timer a minute.
+const IDLE_WAKEUPS: f64 = 0.1;
+
+pub fn run() -> anyhow::Result<()> {
+    let what = match std::env::var_os("OTTBOX_BENCH_OTTBOXD") {
+        Some(path) => path.to_string_lossy().into_owned(),
+        None => "release".to_owned(),
+    };
+    println!(
+        "bench: ottboxd ({what}) on a private bus (loopback, logged in; \
+         20 starts, 1000 Home calls, 10 s idle)"
+    );
+    let text = output(cargo().args(["bench", "--quiet", "-p", "ottboxd", "--bench", "daemon"]))?;
+    let mut figures = HashMap::new();
+    let mut threads = Vec::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words[..] {
+            ["daemon", "thread", "daemon", name, rate] => {
+                threads.push(format!("{name} {rate}/s"));
+            }
+            ["daemon", key, value] => {
+                if let Ok(v) = value.parse::<f64>() {
+                    figures.insert(key.to_owned(), v);
+                }
+            }
+            _ => {}
+        }
+    }
+    if figures.is_empty() {
+        bail!("the daemon bench printed no figures:\n{text}");
+    }
+    let get = |key: &str| {
+        figures
+            .get(key)
+            .copied()
+            .with_context(|| format!("the daemon bench printed no {key}:\n{text}"))
+    };
+    let mib = |kb: f64| kb / 1024.0;
+    let rows = [
+        Row {
+            figure: "start → name owned, median",
+            value: format!("{:.1} ms", get("start_median_ms")?),
+            target: Some((get("start_median_ms")? <= 100.0, "≤ 100 ms")),
+            reference: format!(
+                "dbus-send takes a name {:.1} ms",
+                get("start_ref_median_ms")?
+            ),
+            ratio: get("start_median_ms")? / get("start_ref_median_ms")?,
+        },
+        Row {
+            figure: "start → name owned, max",
+            value: format!("{:.1} ms", get("start_max_ms")?),
+            target: Some((get("start_max_ms")? <= 100.0, "≤ 100 ms")),
+            reference: format!("dbus-send max {:.1} ms", get("start_ref_max_ms")?),
+            ratio: get("start_max_ms")? / get("start_ref_max_ms")?,
+        },
+        Row {
+            figure: "Catalog1.Home (cache) p50",
+            value: format!("{:.3} ms", get("home_p50_ms")?),
+            target: None,
+            reference: format!("Peer.Ping p50 {:.3} ms", get("ping_p50_ms")?),
+            ratio: get("home_p50_ms")? / get("ping_p50_ms")?,
+        },
+        Row {
+            figure: "Catalog1.Home (cache) p99",
+            value: format!("{:.3} ms", get("home_p99_ms")?),
+            target: Some((get("home_p99_ms")? <= 5.0, "≤ 5 ms")),
+            reference: format!("Peer.Ping p99 {:.3} ms", get("ping_p99_ms")?),
+            ratio: get("home_p99_ms")? / get("ping_p99_ms")?,
+        },
+        Row {
+            figure: "idle RSS",
+            value: format!("{:.1} MiB", mib(get("daemon_rss_kb")?)),
+            target: Some((mib(get("daemon_rss_kb")?) <= 15.0, "≤ 15 MiB")),
+            reference: format!("dbus-daemon {:.1} MiB", mib(get("bus_rss_kb")?)),
+            ratio: get("daemon_rss_kb")? / get("bus_rss_kb")?,
+        },
+        Row {
+            figure: "idle PSS",
+            value: format!("{:.1} MiB", mib(get("daemon_pss_kb")?)),
+            target: None,
+            reference: format!("dbus-daemon {:.1} MiB", mib(get("bus_pss_kb")?)),
+            ratio: get("daemon_pss_kb")? / get("bus_pss_kb")?,
+        },
+        Row {
+            figure: "idle wakeups",
+            value: format!("{:.1} /s", get("daemon_wakeups_per_s")?),
+            target: Some((get("daemon_wakeups_per_s")? <= IDLE_WAKEUPS, "≈ 0 /s")),
+            reference: format!("dbus-daemon {:.1} /s", get("bus_wakeups_per_s")?),
+            ratio: get("daemon_wakeups_per_s")? / get("bus_wakeups_per_s")?,
+        },
+    ];
+    println!(
+        "{:<28} {:>11}  {:<22} {:<32} {:>7}",
+        "figure", "ottboxd", "target", "reference (same run)", "ratio"
+    );
+    for row in &rows {
+        let target = match row.target {
+            Some((true, t)) => format!("{t} met"),
+            Some((false, t)) => format!("{t} MISSED"),
+            None => String::new(),
+        };
+        let ratio = if row.ratio.is_finite() {
+            format!("{:.2}x", row.ratio)
+        } else {
+            "-".to_owned()
+        };
+        println!(
+            "{:<28} {:>11}  {:<22} {:<32} {:>7}",
+            row.figure, row.value, target, row.reference, ratio
+        );
+    }
+    println!(
+        "first start (empty state dir) {:.1} ms; home: {} rows, {} tiles; \
+         RSS after the 1000 calls {:.1} MiB; {} threads idle",
+        get("first_start_ms")?,
+        get("home_rows")?,
+        get("home_tiles")?,
+        mib(get("daemon_rss_after_calls_kb")?),
+        get("daemon_threads")?
+    );
+    if !threads.is_empty() {
+        println!("idle wakeups by thread: {}", threads.join(", "));
+    }
+    Ok(())
+}
+
+/// One line of the table.
+struct Row {
+    figure: &'static str,
+    value: String,
+    /// Met, and the target's text.
+    target: Option<(bool, &'static str)>,
+    reference: String,
+    ratio: f64,
+}
