@@ -46,8 +46,6 @@ const CALLS: usize = 1000;
 const SETTLE: Duration = Duration::from_secs(5);
 /// The idle stretch over which wakeups are counted.
 const IDLE: Duration = Duration::from_secs(10);
-/// How long each timed start runs before it is stopped.
-const STOP_AFTER: Duration = Duration::from_millis(300);
 /// The name the reference process takes.
 const REFERENCE_NAME: &str = "io.ottbox.BenchReference";
 
@@ -171,10 +169,6 @@ async fn bench() {
     for _ in 0..STARTS {
         let (ms, daemon) = time_to_name(&dbus, SERVICE, ottboxd()).await;
         starts.push(ms);
-        // The name is taken before the SIGTERM handler is installed: a
-        // signal in between would kill the daemon unflushed. Let the
-        // start (and its home refresh) finish first.
-        tokio::time::sleep(STOP_AFTER).await;
         daemon.stop(&log);
         let (ms, mut sender) = time_to_name(&dbus, REFERENCE_NAME, reference()).await;
         refs.push(ms);

@@ -87,6 +87,11 @@ pub fn init_logging() {
 
 /// Runs until SIGTERM or SIGINT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    // Before anything can tell a caller we are up: a SIGTERM that arrives
+    // right after the name is taken must take the clean path, not the
+    // default action (exit without flushing the store).
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let config = args.config()?;
     let core = Core::open(&config)
         .with_context(|| format!("opening the state in {}", config.state_dir.display()))?;
@@ -119,11 +124,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     notify(&[sd_notify::NotifyState::Ready]);
 
     let watchdog = watchdog_interval();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         tokio::select! {
             _ = term.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = int.recv() => break,
             // Pinged from the main loop: if the runtime wedges, systemd
             // restarts the daemon.
             () = tokio::time::sleep(watchdog.unwrap_or(Duration::from_secs(3600))) => {

@@ -203,3 +203,17 @@ async fn a_declined_login_says_why() {
     let why = session.last_error().await.expect("last error");
     assert!(why.starts_with("access_denied"), "{why}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigterm_the_instant_the_name_is_taken_is_a_clean_stop() {
+    let headend = Headend::start(|_| {}).await;
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for _ in 0..5 {
+        let mut daemon = Daemon::start(&bus, &headend.url(), &dir.path().join("state")).await;
+        let status = daemon.terminate();
+        assert!(status.success(), "stopped with {status}");
+    }
+    let log = std::fs::read_to_string(dir.path().join("state.log")).expect("log");
+    assert_eq!(log.matches("stopping").count(), 5, "{log}");
+}
