@@ -4,7 +4,8 @@
 //! by a key script. It signs in (the test confirms the code shown on the TV
 //! on the headend's page, as a phone would), browses home, opens Search and
 //! types "soc netw" on the on-screen keyboard, opens the title, plays it,
-//! sees the OSD and goes back. Screenshots taken on the way are compared
+//! sees the OSD, turns English subtitles on from it and sees them, and goes
+//! back. Screenshots taken on the way are compared
 //! with the goldens in `tests/golden/` (see `ottbox_e2e::golden`;
 //! `OTTBOX_BLESS=1` rewrites them).
 
@@ -73,6 +74,8 @@ fn script() -> String {
          # Home by itself once confirmed; browse a little, rest for the
          # hero to follow the focus (not long enough for a preview).
          until:\"OK: details\" right right down right wait:300 shot:home
+         # Resting longer starts the focused title's preview in the hero.
+         wait:1300
          # Up to the header, onto Search.
          up up up ok until:\"Del\"
          {typing}
@@ -80,8 +83,11 @@ fn script() -> String {
          # Off the keyboard's right edge onto the results, first one.
          right right up up ok
          until:\"Tags:\" shot:details
-         # Play: the OSD shows the title and the progress.
-         ok until:\"Playing\" shot:osd
+         # Play: the OSD shows the title, the progress and the title's
+         # languages (English and French audio and subtitles, these off).
+         ok until:\"Playing\" until:\"DOWN subtitles: Off\" shot:osd
+         # Down: English subtitles, the daemon's cues on the picture.
+         down until:\"DOWN subtitles: English\" until:\"en line\" shot:subtitles
          # Back stops and returns to the details.
          back until:\"Tags:\"
          "
@@ -123,6 +129,14 @@ fn masks(shot: &str) -> Vec<Mask> {
             Mask::new(30, 610, 1220, 26),
             Mask::new(30, 636, 400, 40),
             Mask::new(800, 636, 460, 40),
+        ],
+        // The same, and the cue on screen (`en line N`: which N, and so
+        // the box's width, depends on when the shot was taken).
+        "subtitles" => vec![
+            Mask::new(30, 610, 1220, 26),
+            Mask::new(30, 636, 400, 40),
+            Mask::new(800, 636, 460, 40),
+            Mask::new(400, 470, 480, 85),
         ],
         _ => Vec::new(),
     }
@@ -219,14 +233,33 @@ async fn a_viewer_signs_in_browses_searches_plays_and_goes_back_on_screen() {
             .position(|c| c.contains(needle))
             .unwrap_or_else(|| panic!("no command with {needle} in {commands:#?}"))
     };
+    let preview = position(r#""type":"preview""#);
+    let stop_preview = position(r#""type":"stop_preview""#);
     let search = position(r#""query":"soc netw""#);
     let play = position(&format!(r#""type":"play","title_id":"{SOCIAL_NETWORK}""#));
+    let subtitles = position(r#""type":"set_subtitles","language":"en""#);
     let stop = position(r#""type":"stop""#);
-    assert!(search < play && play < stop, "{commands:#?}");
+    assert!(
+        preview < stop_preview && stop_preview < search,
+        "{commands:#?}"
+    );
+    assert!(
+        search < play && play < subtitles && subtitles < stop,
+        "{commands:#?}"
+    );
+    // The daemon took the preview (a refusal is only logged).
+    assert!(!stderr.contains("no preview of"), "{stderr}");
 
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui_end_to_end");
     let mut failures = Vec::new();
-    for shot in ["activation", "home", "search", "details", "osd"] {
+    for shot in [
+        "activation",
+        "home",
+        "search",
+        "details",
+        "osd",
+        "subtitles",
+    ] {
         let actual = shots.join(format!("{shot}.png"));
         if let Err(e) = golden::check(shot, &actual, &masks(shot), Tolerance::default(), &out) {
             failures.push(e);

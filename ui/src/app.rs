@@ -332,8 +332,13 @@ impl App {
                     d.set_details(details, similar.results);
                 }
             }
+            // A preview's status is never the player screen's, however
+            // late it comes (see `gate`); nor is another title's.
+            Update::Player { status } if status.preview => {}
             Update::Player { status } => {
+                self.settings.set_tracks(&status);
                 if let Current::Player(p) = &mut self.current
+                    && (status.title_id.is_empty() || status.title_id == p.title_id())
                     && p.set_status(status)
                 {
                     self.back();
@@ -359,7 +364,7 @@ impl App {
                 audio_language,
             } => self
                 .settings
-                .set_values(max_height, subtitles, &audio_language),
+                .set_values(max_height, &subtitles, &audio_language),
             Update::DaemonLost => {
                 self.connected = false;
                 // The preview died with the daemon; nothing to stop.

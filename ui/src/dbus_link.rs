@@ -7,7 +7,13 @@
 //! owner (not started yet, restarting) the UI gets [`Update::DaemonLost`]
 //! and the link keeps trying; when it is back, [`Update::DaemonBack`] and
 //! a fresh login state, so the screen carries on where it was.
+//!
+//! The player's statuses pass through a [`PlayerGate`]: a preview's are
+//! tagged as such, a status of another title than the one asked for is
+//! dropped, and settings chosen while nothing plays wait for a playback
+//! that can take them (see [`crate::gate`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -21,6 +27,7 @@ use zbus::export::futures_core::Stream;
 
 use crate::daemon::{DaemonLink, LinkError};
 use crate::event::{AdState, Command, ErrorReport, LoginState, PlayState, PlayerStatus, Update};
+use crate::gate::PlayerGate;
 use crate::runner::{Event, EventSink};
 
 /// Which bus the daemon is on.
@@ -119,8 +126,10 @@ async fn run(
     in_flight: InFlight,
 ) {
     let mut lost_reported = false;
+    let mut gate = PlayerGate::default();
     loop {
-        match session(&bus, &sink, &mut commands, &in_flight).await {
+        gate.reset();
+        match session(&bus, &sink, &mut commands, &in_flight, &mut gate).await {
             Outcome::UiClosed => return,
             Outcome::Lost(why) => {
                 if !lost_reported {
@@ -178,6 +187,7 @@ async fn session(
     sink: &EventSink,
     commands: &mut mpsc::UnboundedReceiver<Command>,
     in_flight: &InFlight,
+    gate: &mut PlayerGate,
 ) -> Outcome {
     let lost = |e: zbus::Error| Outcome::Lost(e.to_string());
     let conn = match connect(bus).await {
@@ -189,10 +199,19 @@ async fn session(
             Session1Proxy::new(&conn).await?,
             Catalog1Proxy::new(&conn).await?,
             Player1Proxy::new(&conn).await?,
+            // Statuses are read with one uncached GetAll after each change:
+            // a cache may still hold a stopped preview's values when the
+            // playback that replaced it is already under way.
+            zbus::fdo::PropertiesProxy::builder(&conn)
+                .destination(ottbox_protocol::dbus::SERVICE)
+                .path(ottbox_protocol::dbus::PLAYER_PATH)
+                .cache_properties(zbus::proxy::CacheProperties::No)
+                .build()
+                .await?,
             zbus::fdo::DBusProxy::new(&conn).await?,
         ))
     };
-    let (session, catalog, player, dbus) = match proxies.await {
+    let (session, catalog, player, properties, dbus) = match proxies.await {
         Ok(p) => p,
         Err(e) => return lost(e),
     };
@@ -206,11 +225,13 @@ async fn session(
         return Outcome::UiClosed;
     }
     let mut last_state = state;
-    // The ad countdown moves while the state stays `playing`.
-    let (mut ad_changes, mut ad_clock) = (
-        player.receive_ad_break_changed().await,
-        player.receive_ad_remaining_changed().await,
-    );
+    let mut reader = StatusReader {
+        properties: &properties,
+        interface: player.inner().interface().to_owned(),
+        catalog: &catalog,
+        names: HashMap::new(),
+        last: None,
+    };
     let (mut login_changes, mut rows, mut offline, mut player_changes, mut owner) = (
         session.receive_state_changed().await,
         match catalog.receive_rows_changed().await {
@@ -218,7 +239,10 @@ async fn session(
             Err(e) => return lost(e),
         },
         catalog.receive_offline_changed().await,
-        player.receive_state_changed().await,
+        match properties.receive_properties_changed().await {
+            Ok(s) => s,
+            Err(e) => return lost(e),
+        },
         match dbus
             .receive_name_owner_changed_with_args(&[(0, ottbox_protocol::dbus::SERVICE)])
             .await
@@ -233,7 +257,7 @@ async fn session(
             command = commands.recv() => {
                 let Some(command) = command else { return Outcome::UiClosed };
                 answered = true;
-                execute(&session, &catalog, &player, command).await
+                execute(&session, &catalog, &player, gate, command).await
             }
             Some(change) = next(&mut login_changes) => {
                 let state = change.get().await.unwrap_or_default();
@@ -253,14 +277,21 @@ async fn session(
             }
             Some(_) = next(&mut rows) => home(&catalog).await.into_iter().collect(),
             Some(_) = next(&mut offline) => home(&catalog).await.into_iter().collect(),
-            Some(_) = next(&mut player_changes) => {
-                player_update(&player, &catalog).await.into_iter().collect()
-            }
-            Some(_) = next(&mut ad_changes) => {
-                player_update(&player, &catalog).await.into_iter().collect()
-            }
-            Some(_) = next(&mut ad_clock) => {
-                player_update(&player, &catalog).await.into_iter().collect()
+            Some(change) = next(&mut player_changes) => {
+                if !reader.shown(&change) {
+                    continue;
+                }
+                let Some(status) = reader.read().await else { continue };
+                let (update, due) = gate.status(status);
+                // Choices kept while nothing played, now that a title
+                // can take them. A refusal (the title ended meanwhile) is
+                // no news for the viewer.
+                for command in due {
+                    for refused in execute(&session, &catalog, &player, gate, command).await {
+                        eprintln!("ottbox-ui: a kept setting was refused: {refused:?}");
+                    }
+                }
+                update.filter(|u| reader.changed(u)).into_iter().collect()
             }
             Some(signal) = next(&mut owner) => {
                 let gone = signal.args().map(|a| a.new_owner().is_none()).unwrap_or(true);
@@ -318,20 +349,92 @@ fn list(tiles: &[Tile]) -> TitleList {
     }
 }
 
-async fn player_update(player: &Player1Proxy<'_>, catalog: &Catalog1Proxy<'_>) -> Option<Update> {
-    let state = player.state().await.ok()?;
-    let title_id = player.title().await.unwrap_or_default();
-    let title = if title_id.is_empty() {
-        String::new()
-    } else {
-        catalog
-            .details(&title_id)
-            .await
-            .map(|d| d.tile.name)
-            .unwrap_or(title_id)
-    };
-    Some(Update::Player {
-        status: PlayerStatus {
+/// Player properties whose change the UI shows (not the QoE, decoder or
+/// edge, which change without anything on screen to redraw).
+const SHOWN: [&str; 15] = [
+    "State",
+    "Title",
+    "Position",
+    "Duration",
+    "Rendition",
+    "Bitrate",
+    "Buffer",
+    "AudioLanguages",
+    "AudioLanguage",
+    "SubtitleLanguages",
+    "Subtitles",
+    "SubtitleText",
+    "AdBreak",
+    "AdIndex",
+    "AdRemaining",
+];
+
+/// Reads the player's status when a property the UI shows changes.
+struct StatusReader<'a> {
+    properties: &'a zbus::fdo::PropertiesProxy<'a>,
+    interface: zbus::names::InterfaceName<'static>,
+    catalog: &'a Catalog1Proxy<'a>,
+    /// Title names by id: one `Details` call per title, not per status.
+    names: HashMap<String, String>,
+    /// The last status sent, so that a change signalled in several
+    /// `PropertiesChanged` sends one update.
+    last: Option<Update>,
+}
+
+impl StatusReader<'_> {
+    /// True when `change` is about a property the UI shows.
+    fn shown(&self, change: &zbus::fdo::PropertiesChanged) -> bool {
+        let Ok(args) = change.args() else {
+            return false;
+        };
+        args.interface_name == self.interface
+            && (args.changed_properties.keys().any(|k| SHOWN.contains(k))
+                || args
+                    .invalidated_properties
+                    .iter()
+                    .any(|k| SHOWN.contains(k)))
+    }
+
+    /// True when `update` differs from the last one sent (and remembers it).
+    fn changed(&mut self, update: &Update) -> bool {
+        if self.last.as_ref() == Some(update) {
+            return false;
+        }
+        self.last = Some(update.clone());
+        true
+    }
+
+    /// The status now, from one `GetAll`.
+    async fn read(&mut self) -> Option<PlayerStatus> {
+        let all = self.properties.get_all(self.interface.clone()).await.ok()?;
+        let mut all: HashMap<String, zbus::OwnedVariant> = all;
+        let mut take = |name: &str| all.remove(name);
+        fn get<T: TryFrom<zbus::OwnedVariant>>(v: Option<zbus::OwnedVariant>) -> Option<T> {
+            v.and_then(|v| T::try_from(v).ok())
+        }
+        let state: String = get(take("State"))?;
+        let title_id: String = get(take("Title")).unwrap_or_default();
+        let title = if title_id.is_empty() {
+            String::new()
+        } else if let Some(name) = self.names.get(&title_id) {
+            name.clone()
+        } else {
+            match self.catalog.details(&title_id).await {
+                Ok(d) => {
+                    self.names.insert(title_id.clone(), d.tile.name.clone());
+                    d.tile.name
+                }
+                Err(_) => title_id.clone(),
+            }
+        };
+        let ad_break: String = get(take("AdBreak")).unwrap_or_default();
+        let ad = (!ad_break.is_empty()).then(|| AdState {
+            in_ad: true,
+            index: get(take("AdIndex")).unwrap_or(1),
+            count: get(take("AdCount")).unwrap_or(1),
+            seconds_left: get(take("AdRemaining")).unwrap_or(0.0),
+        });
+        Some(PlayerStatus {
             state: match state.as_str() {
                 "playing" => PlayState::Playing,
                 "paused" => PlayState::Paused,
@@ -340,28 +443,21 @@ async fn player_update(player: &Player1Proxy<'_>, catalog: &Catalog1Proxy<'_>) -
                 _ => PlayState::Stopped,
             },
             title,
-            position_s: player.position().await.unwrap_or(0.0),
-            duration_s: player.duration().await.unwrap_or(0.0),
-            buffer_s: player.buffer().await.unwrap_or(0.0),
-            rendition: player.rendition().await.unwrap_or_default(),
-            bitrate: player.bitrate().await.unwrap_or(0),
-            ad: ad_state(player).await,
-        },
-    })
-}
-
-/// The ad on screen, from the `Ad*` properties (empty `AdBreak`: none).
-async fn ad_state(player: &Player1Proxy<'_>) -> Option<AdState> {
-    let on = player.ad_break().await.ok()?;
-    if on.is_empty() {
-        return None;
+            position_s: get(take("Position")).unwrap_or(0.0),
+            duration_s: get(take("Duration")).unwrap_or(0.0),
+            buffer_s: get(take("Buffer")).unwrap_or(0.0),
+            rendition: get(take("Rendition")).unwrap_or_default(),
+            bitrate: get(take("Bitrate")).unwrap_or(0),
+            ad,
+            title_id,
+            preview: false,
+            audio_languages: get(take("AudioLanguages")).unwrap_or_default(),
+            audio_language: get(take("AudioLanguage")).unwrap_or_default(),
+            subtitle_languages: get(take("SubtitleLanguages")).unwrap_or_default(),
+            subtitles: get(take("Subtitles")).unwrap_or_default(),
+            subtitle_text: get(take("SubtitleText")).unwrap_or_default(),
+        })
     }
-    Some(AdState {
-        in_ad: true,
-        index: player.ad_index().await.unwrap_or(1),
-        count: player.ad_count().await.unwrap_or(1),
-        seconds_left: player.ad_remaining().await.unwrap_or(0.0),
-    })
 }
 
 /// Carries out one command; returns what to tell the UI.
@@ -369,9 +465,14 @@ async fn execute(
     session: &Session1Proxy<'_>,
     catalog: &Catalog1Proxy<'_>,
     player: &Player1Proxy<'_>,
+    gate: &mut PlayerGate,
     command: Command,
 ) -> Vec<Update> {
     let done = |r: Result<(), Error>| r.err().map(|e| error(&e)).into_iter().collect();
+    if !gate.command(&command) {
+        // A StopPreview with no preview, or a choice kept for later.
+        return Vec::new();
+    }
     match command {
         Command::StartLogin => match session.start_login().await {
             Ok(code) => vec![Update::Login {
@@ -407,7 +508,24 @@ async fn execute(
         Command::Pause => done(player.pause().await),
         Command::Resume => done(player.resume().await),
         Command::Seek { position_s } => done(player.seek(position_s).await),
-        Command::Stop => done(player.stop().await),
+        Command::Stop | Command::StopPreview => done(player.stop().await),
+        Command::Preview { title_id, rect } => {
+            let (w, h) = (
+                i32::try_from(rect.width).unwrap_or(i32::MAX),
+                i32::try_from(rect.height).unwrap_or(i32::MAX),
+            );
+            // A preview that cannot play (not in the plan, blocked here)
+            // leaves the hero's window dark: no banner while browsing.
+            if let Err(e) = player.preview(&title_id, rect.x, rect.y, w, h).await {
+                eprintln!("ottbox-ui: no preview of {title_id}: {e}");
+            }
+            Vec::new()
+        }
+        Command::SetMaxResolution { height } => {
+            done(player.set_max_resolution(width_for(height), height).await)
+        }
+        Command::SetAudioLanguage { language } => done(player.set_audio_language(&language).await),
+        Command::SetSubtitles { language } => done(player.set_subtitles(&language).await),
         Command::FetchPoster { path } => match poster_title(&path) {
             Some(id) => match catalog.poster(id).await {
                 Ok(png) => vec![Update::Poster { path, png }],
@@ -416,15 +534,15 @@ async fn execute(
             },
             None => Vec::new(),
         },
-        // Not on the daemon yet (playback issue): previews, settings and
-        // row paging are accepted and ignored rather than shown as errors.
-        Command::Preview { .. }
-        | Command::StopPreview
-        | Command::SetMaxResolution { .. }
-        | Command::SetSubtitles { .. }
-        | Command::SetAudioLanguage { .. }
-        | Command::LoadRowPage { .. } => Vec::new(),
+        // Not on the daemon yet: row paging is accepted and ignored
+        // rather than shown as an error.
+        Command::LoadRowPage { .. } => Vec::new(),
     }
+}
+
+/// The 16:9 width for a height cap (the daemon limits by height; 0 is none).
+fn width_for(height: u32) -> u32 {
+    (height * 16).div_ceil(9)
 }
 
 /// `/api/v1/titles/{id}/poster.png` → `id`.
@@ -441,5 +559,13 @@ mod tests {
     fn poster_paths_name_their_title() {
         assert_eq!(poster_title("/api/v1/titles/ml-1/poster.png"), Some("ml-1"));
         assert_eq!(poster_title("/elsewhere.png"), None);
+    }
+
+    #[test]
+    fn height_caps_become_16_9_sizes() {
+        assert_eq!(width_for(720), 1280);
+        assert_eq!(width_for(2160), 3840);
+        assert_eq!(width_for(480), 854);
+        assert_eq!(width_for(0), 0);
     }
 }

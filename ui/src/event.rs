@@ -32,7 +32,7 @@ pub enum LoginState {
 }
 
 /// What the player is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlayState {
     /// Frames are moving.
@@ -42,6 +42,7 @@ pub enum PlayState {
     /// Waiting for media.
     Buffering,
     /// Nothing is playing.
+    #[default]
     Stopped,
     /// Playback failed; an [`Update::Error`] says why.
     Error,
@@ -61,7 +62,10 @@ pub struct AdState {
 }
 
 /// The player's status, as the daemon's `io.ottbox.Player1` properties give it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// The fields after `ad` came later: a JSON status without them reads
+/// with their defaults.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PlayerStatus {
     /// Playing, paused, ...
     pub state: PlayState,
@@ -79,6 +83,30 @@ pub struct PlayerStatus {
     pub bitrate: u64,
     /// The ad break, if one is playing.
     pub ad: Option<AdState>,
+    /// The title's id (`ml-1`); empty when unknown. A status for another
+    /// title than the player screen's is not its own and is ignored.
+    #[serde(default)]
+    pub title_id: String,
+    /// True for the muted preview behind the home hero: never the player
+    /// screen's (a preview's late status must not open or close it).
+    #[serde(default)]
+    pub preview: bool,
+    /// The title's audio languages (BCP 47: `en`, `fr`), manifest order.
+    #[serde(default)]
+    pub audio_languages: Vec<String>,
+    /// The audio language playing.
+    #[serde(default)]
+    pub audio_language: String,
+    /// The title's subtitle languages, manifest order.
+    #[serde(default)]
+    pub subtitle_languages: Vec<String>,
+    /// The subtitle language shown, empty when subtitles are off.
+    #[serde(default)]
+    pub subtitles: String,
+    /// The subtitle text on screen now (lines joined by `\n`), empty
+    /// between cues: the OSD draws it over the picture.
+    #[serde(default)]
+    pub subtitle_text: String,
 }
 
 /// An error the viewer should see: a stable code and the daemon's sentence.
@@ -166,8 +194,8 @@ pub enum Update {
     Settings {
         /// Rendition height cap, 0 for none.
         max_height: u32,
-        /// Subtitles on.
-        subtitles: bool,
+        /// The subtitle language, empty for none.
+        subtitles: String,
         /// Preferred audio language, ISO 639-1.
         audio_language: String,
     },
@@ -238,17 +266,20 @@ pub enum Command {
     },
     /// Stop playback.
     Stop,
-    /// Cap the rendition height (0: no cap).
+    /// Cap the rendition height (0: no cap). The link keeps the cap and
+    /// applies it to every playback (the daemon's lasts one playback).
     SetMaxResolution {
         /// Lines, e.g. 720.
         height: u32,
     },
-    /// Subtitles on or off.
+    /// Subtitles in a language, or off. Asked for while nothing plays,
+    /// the link applies it to the next title that has the language.
     SetSubtitles {
-        /// On.
-        enabled: bool,
+        /// One of the title's subtitle languages (`en`), or empty for off.
+        language: String,
     },
-    /// Preferred audio language, an ISO 639-1 code.
+    /// Preferred audio language, an ISO 639-1 code; like
+    /// [`Command::SetSubtitles`], kept for the next title when nothing plays.
     SetAudioLanguage {
         /// E.g. `en`.
         language: String,

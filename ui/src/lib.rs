@@ -35,6 +35,7 @@ pub mod damage;
 pub mod dbus_link;
 pub mod display;
 pub mod event;
+pub mod gate;
 pub mod input;
 pub mod runner;
 pub mod scene;

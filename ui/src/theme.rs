@@ -28,6 +28,9 @@ pub const BUFFERED: Rgb888 = Rgb888::new(120, 124, 136);
 pub const BADGE: Rgb888 = Rgb888::new(230, 126, 34);
 /// Error panels.
 pub const ERROR: Rgb888 = Rgb888::new(190, 40, 40);
+/// Behind subtitle text over the picture: near black, but not the black
+/// the video shows through.
+pub const SUBTITLE_BOX: Rgb888 = Rgb888::new(12, 12, 12);
 
 /// Screen size and scale, with the fonts that go with it.
 #[derive(Debug, Clone, Copy)]

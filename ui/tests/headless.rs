@@ -208,6 +208,7 @@ fn screenshots_of_every_screen_differ_and_show_their_focus() {
                     count: 2,
                     seconds_left: 12.0,
                 }),
+                ..PlayerStatus::default()
             },
         });
         shoot(&mut app, "player", &mut shots);

@@ -77,6 +77,7 @@ fn random_update(rng: &mut Rng) -> Update {
                 rendition: "480p".into(),
                 bitrate: rng.next() % 10_000_000,
                 ad: None,
+                ..PlayerStatus::default()
             },
         },
         4 => Update::Error {

@@ -15,6 +15,7 @@ use ottbox_ui::display::Framebuffer;
 use ottbox_ui::event::{
     AdState, Command, ErrorReport, LoginState, PlayState, PlayerStatus, Update,
 };
+use ottbox_ui::gate::PlayerGate;
 use ottbox_ui::scene::Node;
 use ottbox_ui::screens::home::{self, Focus, HomeScreen};
 use ottbox_ui::screens::{details, search};
@@ -394,6 +395,7 @@ fn playing(ad: Option<AdState>) -> Update {
             rendition: "720p".into(),
             bitrate: 3_200_000,
             ad,
+            ..PlayerStatus::default()
         },
     }
 }
@@ -537,7 +539,9 @@ fn settings_change_at_once_and_logout_returns_to_activation() {
             Command::SetMaxResolution { height: 2160 },
             Command::SetMaxResolution { height: 1080 },
             Command::SetMaxResolution { height: 720 },
-            Command::SetSubtitles { enabled: true },
+            Command::SetSubtitles {
+                language: "en".into()
+            },
             Command::SetAudioLanguage {
                 language: "fr".into()
             },
@@ -743,4 +747,205 @@ fn before_a_rendition_is_chosen_the_osd_shows_no_quality_line() {
         "{:?}",
         app.scene().texts()
     );
+}
+
+/// A status as the D-Bus link reads it: the title's id, no tag yet.
+fn read(title_id: &str, state: PlayState) -> PlayerStatus {
+    PlayerStatus {
+        state,
+        title: format!("Title {title_id}"),
+        title_id: title_id.into(),
+        duration_s: 5400.0,
+        audio_languages: vec!["en".into(), "fr".into()],
+        audio_language: "en".into(),
+        subtitle_languages: vec!["en".into(), "fr".into()],
+        ..PlayerStatus::default()
+    }
+}
+
+/// What the link does with the app's commands: each goes through the gate
+/// in order (the calls themselves are not made here).
+fn carry_out(app: &mut App, gate: &mut PlayerGate) -> Vec<Command> {
+    let commands = app.take_commands();
+    for c in &commands {
+        gate.command(c);
+    }
+    commands
+}
+
+#[test]
+fn a_previews_late_status_neither_opens_nor_closes_the_player_when_play_follows() {
+    let (mut app, _) = at_home(HD);
+    let mut gate = PlayerGate::default();
+    // Focus rests on the first tile: its preview starts.
+    app.tick(Duration::from_secs(2));
+    assert!(matches!(
+        carry_out(&mut app, &mut gate)[..],
+        [Command::Preview { ref title_id, .. }] if title_id == "ml-1"
+    ));
+    let (preview, due) = gate.status(read("ml-1", PlayState::Playing));
+    assert!(due.is_empty());
+    let preview = preview.expect("the preview's status passes, tagged");
+    assert!(matches!(&preview, Update::Player { status } if status.preview));
+    app.update(preview.clone());
+    assert_eq!(app.screen(), ScreenKind::Home, "a preview opens nothing");
+
+    // PLAY on the same title: the player screen opens at once.
+    app.key(Key::PlayPause);
+    assert_eq!(app.screen(), ScreenKind::Player);
+    // The preview's `playing`, read before the link got to StopPreview
+    // and Play, arrives late: it is not the player screen's.
+    app.update(preview);
+    text_rect(&app, "Starting...");
+    assert_eq!(
+        carry_out(&mut app, &mut gate),
+        vec![
+            Command::StopPreview,
+            Command::Play {
+                title_id: "ml-1".into(),
+                from_s: 0.0
+            }
+        ]
+    );
+    // Another title's status (a preview of it, say) no longer passes.
+    assert_eq!(gate.status(read("ml-2", PlayState::Playing)).0, None);
+    // The preview's end (the daemon stops it inside Play), then the
+    // playback's own states: the screen stays until the real end.
+    for state in [PlayState::Stopped, PlayState::Buffering, PlayState::Playing] {
+        let (update, _) = gate.status(read("ml-1", state));
+        app.update(update.expect("the playback's status passes"));
+        assert_eq!(app.screen(), ScreenKind::Player, "after {state:?}");
+    }
+    text_rect(&app, "Playing");
+    let (end, _) = gate.status(read("ml-1", PlayState::Stopped));
+    app.update(end.expect("passes"));
+    assert_eq!(app.screen(), ScreenKind::Home, "the title ended");
+
+    // Without the gate too: the app itself never lets a preview's status
+    // (or another title's) reach the player screen.
+    app.key(Key::PlayPause);
+    let mut late = read("ml-1", PlayState::Playing);
+    late.preview = true;
+    app.update(Update::Player { status: late });
+    app.update(Update::Player {
+        status: read("ml-9", PlayState::Playing),
+    });
+    text_rect(&app, "Starting...");
+    app.update(Update::Player {
+        status: read("ml-1", PlayState::Stopped),
+    });
+    assert_eq!(app.screen(), ScreenKind::Player, "it never started");
+}
+
+fn subtitled(text: &str) -> Update {
+    Update::Player {
+        status: PlayerStatus {
+            subtitles: "en".into(),
+            subtitle_text: text.into(),
+            position_s: 65.0,
+            ..read("ml-1", PlayState::Playing)
+        },
+    }
+}
+
+#[test]
+fn subtitles_show_above_the_osd_readable_and_go_away_between_cues() {
+    let (mut app, mut fb) = at_home(HD);
+    let theme = *app.theme();
+    app.tick(Duration::from_secs(10));
+    app.key(Key::PlayPause);
+    app.update(subtitled("en line 3\nsecond line"));
+    let first = text_rect(&app, "en line 3");
+    let second = text_rect(&app, "second line");
+    let panel = app
+        .scene()
+        .nodes
+        .iter()
+        .find(|n| matches!(n, Node::Fill { color, .. } if *color == theme::SURFACE))
+        .expect("the OSD panel")
+        .rect();
+    assert!(
+        second.top_left.y + second.size.height as i32 <= panel.top_left.y,
+        "above the OSD bar: {second:?} vs {panel:?}"
+    );
+    assert!(first.top_left.y < second.top_left.y, "in order");
+    let centre = |r: Rectangle| r.top_left.x + r.size.width as i32 / 2;
+    assert!((centre(first) - 640).abs() <= 8 && (centre(second) - 640).abs() <= 8);
+    let Ok(_) = app.draw(&mut fb);
+    assert!(fb.any_in(first, theme::TEXT), "light text...");
+    assert!(fb.any_in(first, theme::SUBTITLE_BOX), "...on a dark box");
+
+    // The OSD hides: the text stays, lower down.
+    app.tick(Duration::from_secs(16));
+    let low = text_rect(&app, "second line");
+    assert!(low.top_left.y > second.top_left.y);
+    assert!(app.scene().find_text("1:05").is_none());
+
+    // Between cues: gone, and its pixels with it.
+    let Ok(_) = app.draw(&mut fb);
+    app.update(subtitled(""));
+    assert!(app.scene().find_text("en line").is_none());
+    assert!(!app.damage().is_empty());
+    let Ok(_) = app.draw(&mut fb);
+    assert!(!fb.any_in(theme.screen(), theme::SUBTITLE_BOX));
+}
+
+#[test]
+fn the_osd_and_settings_offer_the_titles_languages_and_send_the_choice() {
+    let (mut app, _) = at_home(HD);
+    app.key(Key::PlayPause);
+    app.update(subtitled(""));
+    text_rect(&app, "UP audio: English    DOWN subtitles: English");
+    app.take_commands();
+    // Down steps through the title's subtitles and Off; Up through its audio.
+    press(&mut app, &[Key::Down, Key::Down, Key::Up]);
+    assert_eq!(
+        app.take_commands(),
+        vec![
+            Command::SetSubtitles {
+                language: "fr".into()
+            },
+            Command::SetSubtitles {
+                language: String::new()
+            },
+            Command::SetAudioLanguage {
+                language: "fr".into()
+            },
+        ]
+    );
+    text_rect(&app, "UP audio: French    DOWN subtitles: Off");
+
+    // Settings offer the same languages (the last title's).
+    app.key(Key::Back);
+    app.update(Update::Player {
+        status: PlayerStatus {
+            audio_language: "fr".into(),
+            ..read("ml-1", PlayState::Stopped)
+        },
+    });
+    press(&mut app, &[Key::Up, Key::Right, Key::Ok]);
+    assert_eq!(app.screen(), ScreenKind::Settings);
+    text_rect(&app, "< Off >");
+    text_rect(&app, "< French >");
+    app.take_commands();
+    press(
+        &mut app,
+        &[Key::Down, Key::Right, Key::Right, Key::Down, Key::Right],
+    );
+    text_rect(&app, "< French >");
+    assert_eq!(
+        app.take_commands(),
+        vec![
+            Command::SetSubtitles {
+                language: "en".into()
+            },
+            Command::SetSubtitles {
+                language: "fr".into()
+            },
+            Command::SetAudioLanguage {
+                language: "en".into()
+            },
+        ]
+    );
+    text_rect(&app, "< English >");
 }

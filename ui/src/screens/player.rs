@@ -1,9 +1,13 @@
 //! The player's on-screen display: title, progress and buffer, rendition and
-//! bitrate, the ad badge ("Ad 1 of 2 · 0:12"), and errors in words.
+//! bitrate, the ad badge ("Ad 1 of 2 · 0:12"), the audio and subtitle
+//! languages, the subtitle text, and errors in words.
 //!
 //! The video itself is on a plane below the UI (the daemon's sink); the OSD
-//! only draws text and bars. Left and Right seek by [`SEEK_STEP_S`] except
-//! during an ad (ads are not skippable); OK and PLAY toggle pause; Back stops.
+//! only draws text and bars. The subtitles are the daemon's `SubtitleText`,
+//! drawn at the bottom centre on a dark box (above the OSD panel while it
+//! shows). Left and Right seek by [`SEEK_STEP_S`] except during an ad (ads
+//! are not skippable); OK and PLAY toggle pause; Up steps through the
+//! title's audio languages, Down through its subtitles (and Off); Back stops.
 
 use std::time::Duration;
 
@@ -11,6 +15,7 @@ use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::Rectangle;
 
+use super::settings::{cycle, language_name, subtitles_name};
 use super::{Ctx, Intent, Screen, format};
 use crate::event::{Command, ErrorReport, PlayState, PlayerStatus};
 use crate::input::Key;
@@ -22,6 +27,8 @@ pub const SEEK_STEP_S: f64 = 10.0;
 /// How long the OSD stays after the last key while the video plays. It
 /// stays for good while paused, buffering, in an ad or failed.
 pub const OSD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Lines of subtitle text shown at most.
+pub const SUBTITLE_LINES: usize = 3;
 
 /// The player screen's state.
 #[derive(Debug, Clone)]
@@ -32,6 +39,10 @@ pub struct PlayerScreen {
     error: Option<ErrorReport>,
     started: bool,
     osd_until: Duration,
+    /// Languages asked for and not yet confirmed by a status, so a second
+    /// press steps on from the first one's choice.
+    audio_asked: Option<String>,
+    subtitles_asked: Option<String>,
 }
 
 impl PlayerScreen {
@@ -44,6 +55,8 @@ impl PlayerScreen {
             error: None,
             started: false,
             osd_until: now + OSD_TIMEOUT,
+            audio_asked: None,
+            subtitles_asked: None,
         }
     }
 
@@ -81,8 +94,83 @@ impl PlayerScreen {
         ) {
             self.started = true;
         }
+        if self.audio_asked.as_ref() == Some(&status.audio_language) {
+            self.audio_asked = None;
+        }
+        if self.subtitles_asked.as_ref() == Some(&status.subtitles) {
+            self.subtitles_asked = None;
+        }
         self.status = Some(status);
         ended
+    }
+
+    /// The audio language shown (asked for, else playing).
+    fn audio(&self) -> &str {
+        self.audio_asked
+            .as_deref()
+            .or(self.status.as_ref().map(|s| s.audio_language.as_str()))
+            .unwrap_or_default()
+    }
+
+    /// The subtitles shown (asked for, else on screen), empty for off.
+    fn subtitles(&self) -> &str {
+        self.subtitles_asked
+            .as_deref()
+            .or(self.status.as_ref().map(|s| s.subtitles.as_str()))
+            .unwrap_or_default()
+    }
+
+    /// The line naming the languages, and the keys that change them; none
+    /// when the title has no choice to offer.
+    pub fn languages_line(&self) -> Option<String> {
+        let status = self.status.as_ref()?;
+        let mut parts = Vec::new();
+        if status.audio_languages.len() > 1 {
+            parts.push(format!("UP audio: {}", language_name(self.audio())));
+        }
+        if !status.subtitle_languages.is_empty() {
+            parts.push(format!(
+                "DOWN subtitles: {}",
+                subtitles_name(self.subtitles())
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("    "))
+    }
+
+    /// The subtitle box: its rectangle and lines, when text is on screen.
+    /// Above the OSD panel while it shows, near the bottom otherwise.
+    pub fn subtitle_layout(&self, theme: &Theme, osd: bool) -> Option<(Rectangle, Vec<String>)> {
+        let text = self.status.as_ref()?.subtitle_text.trim();
+        if text.is_empty() || self.error.is_some() {
+            return None;
+        }
+        let mono = Font::Heading.mono(theme);
+        let max_chars = crate::widgets::text::chars_that_fit(mono, theme.upx(1080));
+        let mut lines: Vec<String> = text
+            .lines()
+            .flat_map(|l| crate::widgets::text::wrap(l, max_chars, SUBTITLE_LINES))
+            .collect();
+        lines.truncate(SUBTITLE_LINES);
+        let widest = lines
+            .iter()
+            .map(|l| crate::widgets::text::width(l, mono))
+            .max()?;
+        let line_h = mono.character_size.height + theme.upx(6);
+        let pad = theme.upx(12);
+        let size = Size::new(
+            widest + 2 * pad,
+            line_h * lines.len() as u32 + pad - theme.upx(6) + pad,
+        );
+        let bottom = if osd {
+            Self::panel(theme).top_left.y - theme.px(12)
+        } else {
+            theme.px(690)
+        };
+        let top_left = Point::new(
+            (theme.size().width as i32 - size.width as i32) / 2,
+            bottom - size.height as i32,
+        );
+        Some((Rectangle::new(top_left, size), lines))
     }
 
     /// Shows an error in the OSD.
@@ -144,8 +232,28 @@ impl Screen for PlayerScreen {
             ));
             return;
         }
-        if !self.osd_visible(ctx.now) {
-            // Just the video.
+        let osd = self.osd_visible(ctx.now);
+        if let Some((rect, lines)) = self.subtitle_layout(theme, osd) {
+            scene.push(Node::Fill {
+                rect,
+                color: theme::SUBTITLE_BOX,
+            });
+            let line_h = Font::Heading.mono(theme).character_size.height as i32 + theme.px(6);
+            let mut y = rect.top_left.y + theme.px(12);
+            for line in &lines {
+                scene.push(Node::centred(
+                    theme,
+                    rect,
+                    y,
+                    line,
+                    Font::Heading,
+                    theme::TEXT,
+                ));
+                y += line_h;
+            }
+        }
+        if !osd {
+            // Just the video (and its subtitles).
             return;
         }
         let panel = Self::panel(theme);
@@ -244,6 +352,16 @@ impl Screen for PlayerScreen {
                 theme.upx(420),
             ));
         }
+        if let Some(line) = self.languages_line() {
+            scene.push(Node::centred(
+                theme,
+                theme.rect(40, 0, 1200, 0),
+                theme.px(684),
+                &line,
+                Font::Small,
+                theme::DIM,
+            ));
+        }
         if let Some(badge) = Self::ad_badge(status) {
             let rect = theme.rect(1000, 40, 240, 40);
             scene.push(Node::Fill {
@@ -294,6 +412,27 @@ impl Screen for PlayerScreen {
                     to = to.min(status.duration_s);
                 }
                 out.push(Command::Seek { position_s: to });
+            }
+            Key::Up if status.audio_languages.len() > 1 => {
+                if let Some(next) = cycle(&status.audio_languages, self.audio(), true) {
+                    let next = next.to_owned();
+                    out.push(Command::SetAudioLanguage {
+                        language: next.clone(),
+                    });
+                    self.audio_asked = Some(next);
+                }
+            }
+            Key::Down if !status.subtitle_languages.is_empty() => {
+                let choices: Vec<String> = std::iter::once(String::new())
+                    .chain(status.subtitle_languages.iter().cloned())
+                    .collect();
+                if let Some(next) = cycle(&choices, self.subtitles(), true) {
+                    let next = next.to_owned();
+                    out.push(Command::SetSubtitles {
+                        language: next.clone(),
+                    });
+                    self.subtitles_asked = Some(next);
+                }
             }
             _ => {}
         }

@@ -6,7 +6,7 @@
 use embedded_graphics::prelude::*;
 
 use super::{Ctx, Intent, Screen, arrow};
-use crate::event::Command;
+use crate::event::{Command, PlayerStatus};
 use crate::input::Key;
 use crate::scene::{Font, Node, Scene};
 use crate::theme;
@@ -14,23 +14,95 @@ use crate::widgets::grid::Dir;
 
 /// Resolution caps offered (0: no cap).
 pub const RESOLUTIONS: [u32; 5] = [0, 2160, 1080, 720, 480];
-/// Audio languages offered: ISO 639-1 code and name.
+/// Languages offered (audio, and subtitles) until a title has said which
+/// it has: ISO 639-1 code and name.
 pub const LANGUAGES: [(&str, &str); 4] = [
     ("en", "English"),
     ("fr", "French"),
     ("de", "German"),
     ("es", "Spanish"),
 ];
+/// Names of the languages a title may have, beyond [`LANGUAGES`].
+const MORE_LANGUAGES: [(&str, &str); 14] = [
+    ("it", "Italian"),
+    ("pt", "Portuguese"),
+    ("nl", "Dutch"),
+    ("sv", "Swedish"),
+    ("da", "Danish"),
+    ("no", "Norwegian"),
+    ("fi", "Finnish"),
+    ("pl", "Polish"),
+    ("ru", "Russian"),
+    ("tr", "Turkish"),
+    ("ar", "Arabic"),
+    ("ja", "Japanese"),
+    ("ko", "Korean"),
+    ("zh", "Chinese"),
+];
 /// Lines on the screen.
 const LINES: usize = 4;
 
+/// A language's name for the viewer (`fr` → French); a code without one
+/// shows as itself.
+pub fn language_name(code: &str) -> String {
+    let base = code.split(['-', '_']).next().unwrap_or(code);
+    LANGUAGES
+        .iter()
+        .chain(MORE_LANGUAGES.iter())
+        .find(|(c, _)| c.eq_ignore_ascii_case(base))
+        .map_or_else(|| code.to_owned(), |(_, name)| (*name).to_owned())
+}
+
+/// The subtitles setting for the viewer: a language's name, or Off.
+pub fn subtitles_name(language: &str) -> String {
+    if language.is_empty() {
+        "Off".into()
+    } else {
+        language_name(language)
+    }
+}
+
+/// The next (or previous) of `choices` after `current` (the first when
+/// `current` is not among them).
+pub fn cycle<'a>(choices: &'a [String], current: &str, forward: bool) -> Option<&'a str> {
+    let n = choices.len();
+    if n == 0 {
+        return None;
+    }
+    let next = match choices.iter().position(|c| c == current) {
+        Some(i) if forward => (i + 1) % n,
+        Some(i) => (i + n - 1) % n,
+        None => 0,
+    };
+    Some(&choices[next])
+}
+
 /// The settings screen's state (kept while the UI runs).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SettingsScreen {
     resolution: usize,
-    subtitles: bool,
-    language: usize,
+    /// The last title's audio languages ([`LANGUAGES`] before one played).
+    audio_offered: Vec<String>,
+    audio: String,
+    /// The last title's subtitle languages ([`LANGUAGES`] before one played).
+    subtitles_offered: Vec<String>,
+    /// Empty: off.
+    subtitles: String,
     focus: usize,
+}
+
+impl Default for SettingsScreen {
+    fn default() -> Self {
+        let codes: Vec<String> = LANGUAGES.iter().map(|(c, _)| (*c).to_owned()).collect();
+        Self {
+            resolution: 0,
+            audio_offered: codes.clone(),
+            audio: "en".into(),
+            subtitles_offered: codes,
+            subtitles: String::new(),
+            focus: 0,
+        }
+    }
 }
 
 impl SettingsScreen {
@@ -39,10 +111,9 @@ impl SettingsScreen {
         self.focus
     }
 
-    /// Takes the daemon's values. One the screen does not offer (a height
-    /// or language not in the lists) shows as the nearest offered choice:
-    /// the smaller cap, or the first language.
-    pub fn set_values(&mut self, max_height: u32, subtitles: bool, audio_language: &str) {
+    /// Takes the daemon's values. A height not offered shows as the
+    /// smaller cap; a language not offered as the first one offered.
+    pub fn set_values(&mut self, max_height: u32, subtitles: &str, audio_language: &str) {
         self.resolution = if max_height == 0 {
             0
         } else {
@@ -51,11 +122,37 @@ impl SettingsScreen {
                 .position(|h| *h != 0 && *h <= max_height)
                 .unwrap_or(RESOLUTIONS.len() - 1)
         };
-        self.subtitles = subtitles;
-        self.language = LANGUAGES
-            .iter()
-            .position(|(code, _)| *code == audio_language)
-            .unwrap_or(0);
+        self.subtitles = if self.subtitles_offered.iter().any(|l| l == subtitles) {
+            subtitles.to_owned()
+        } else {
+            String::new()
+        };
+        self.audio = if self.audio_offered.iter().any(|l| l == audio_language) {
+            audio_language.to_owned()
+        } else {
+            self.audio_offered.first().cloned().unwrap_or_default()
+        };
+    }
+
+    /// Takes a playing title's languages: the screen offers those, and
+    /// shows the ones playing.
+    pub fn set_tracks(&mut self, status: &PlayerStatus) {
+        if !status.audio_languages.is_empty() {
+            self.audio_offered.clone_from(&status.audio_languages);
+            if !status.audio_language.is_empty() {
+                self.audio.clone_from(&status.audio_language);
+            }
+        }
+        if !status.subtitle_languages.is_empty() {
+            self.subtitles_offered
+                .clone_from(&status.subtitle_languages);
+            self.subtitles.clone_from(&status.subtitles);
+        }
+    }
+
+    /// The audio languages offered, and the subtitle languages (without Off).
+    pub fn offered(&self) -> (&[String], &[String]) {
+        (&self.audio_offered, &self.subtitles_offered)
     }
 
     fn value(&self, line: usize) -> String {
@@ -64,38 +161,44 @@ impl SettingsScreen {
                 0 => "Best available".into(),
                 h => format!("Up to {h}p"),
             },
-            1 => if self.subtitles { "On" } else { "Off" }.into(),
-            2 => LANGUAGES[self.language].1.into(),
+            1 => subtitles_name(&self.subtitles),
+            2 => language_name(&self.audio),
             _ => String::new(),
         }
     }
 
     fn change(&mut self, forward: bool, out: &mut Vec<Command>) {
-        let step = |i: usize, n: usize| {
-            if forward {
-                (i + 1) % n
-            } else {
-                (i + n - 1) % n
-            }
-        };
         match self.focus {
             0 => {
-                self.resolution = step(self.resolution, RESOLUTIONS.len());
+                let n = RESOLUTIONS.len();
+                self.resolution = if forward {
+                    (self.resolution + 1) % n
+                } else {
+                    (self.resolution + n - 1) % n
+                };
                 out.push(Command::SetMaxResolution {
                     height: RESOLUTIONS[self.resolution],
                 });
             }
             1 => {
-                self.subtitles = !self.subtitles;
-                out.push(Command::SetSubtitles {
-                    enabled: self.subtitles,
-                });
+                // Off, then each language the title has.
+                let choices: Vec<String> = std::iter::once(String::new())
+                    .chain(self.subtitles_offered.iter().cloned())
+                    .collect();
+                if let Some(next) = cycle(&choices, &self.subtitles, forward) {
+                    self.subtitles = next.to_owned();
+                    out.push(Command::SetSubtitles {
+                        language: self.subtitles.clone(),
+                    });
+                }
             }
             2 => {
-                self.language = step(self.language, LANGUAGES.len());
-                out.push(Command::SetAudioLanguage {
-                    language: LANGUAGES[self.language].0.into(),
-                });
+                if let Some(next) = cycle(&self.audio_offered, &self.audio, forward) {
+                    self.audio = next.to_owned();
+                    out.push(Command::SetAudioLanguage {
+                        language: self.audio.clone(),
+                    });
+                }
             }
             _ => {}
         }
@@ -176,21 +279,54 @@ mod tests {
     #[test]
     fn the_daemons_values_map_to_the_offered_choices() {
         let mut s = SettingsScreen::default();
-        s.set_values(720, true, "de");
+        s.set_values(720, "en", "de");
         assert_eq!(
             (s.value(0), s.value(1), s.value(2)),
-            ("Up to 720p".into(), "On".into(), "German".into())
+            ("Up to 720p".into(), "English".into(), "German".into())
         );
-        s.set_values(900, false, "xx");
+        s.set_values(900, "", "xx");
         assert_eq!(
             s.value(0),
             "Up to 720p",
             "a cap between choices shows the smaller"
         );
         assert_eq!(s.value(2), "English");
-        s.set_values(0, false, "en");
+        s.set_values(0, "", "en");
         assert_eq!(s.value(0), "Best available");
-        s.set_values(100, false, "en");
+        s.set_values(100, "", "en");
         assert_eq!(s.value(0), "Up to 480p");
+    }
+
+    #[test]
+    fn a_titles_languages_replace_the_offered_ones() {
+        let mut s = SettingsScreen::default();
+        s.set_tracks(&PlayerStatus {
+            audio_languages: vec!["en".into(), "ja".into()],
+            audio_language: "ja".into(),
+            subtitle_languages: vec!["pt-BR".into()],
+            subtitles: "pt-BR".into(),
+            ..PlayerStatus::default()
+        });
+        assert_eq!(
+            (s.value(1), s.value(2)),
+            ("Portuguese".into(), "Japanese".into())
+        );
+        assert_eq!(language_name("x-klingon"), "x-klingon");
+        let mut out = Vec::new();
+        s.focus = 1;
+        s.change(true, &mut out);
+        s.focus = 2;
+        s.change(true, &mut out);
+        assert_eq!(
+            out,
+            [
+                Command::SetSubtitles {
+                    language: String::new()
+                },
+                Command::SetAudioLanguage {
+                    language: "en".into()
+                }
+            ]
+        );
     }
 }
