@@ -65,6 +65,10 @@ const TICK: Duration = Duration::from_millis(50);
 const PLAUSIBLE_S: f64 = 1.5;
 /// Below this much buffer while playing, the clock stops (a rebuffer).
 const LOW_WATER_S: f64 = 0.2;
+/// After a rebuffer the clock goes on only with this much buffered: above
+/// [`LOW_WATER_S`], or a stall that left a little media in would flap
+/// between playing and buffering on every tick.
+const RESUME_S: f64 = 0.5;
 
 /// What the engine needs from the rest of the daemon.
 #[derive(Debug, Clone)]
@@ -886,7 +890,12 @@ impl Clock {
             return Ok(());
         }
         let every_track_fed = feeds.iter().all(|f| f.current.is_some() || f.done);
-        let enough = all_done || (every_track_fed && buffer >= start_buffer_s.max(0.01));
+        let needed = if self.stalled_since.is_some() {
+            start_buffer_s.max(RESUME_S)
+        } else {
+            start_buffer_s.max(0.01)
+        };
+        let enough = all_done || (every_track_fed && buffer >= needed);
         if self.running {
             if !all_done && buffer < LOW_WATER_S && self.first_frame {
                 pipeline.play(false)?;
