@@ -13,7 +13,8 @@
 //! | `resume` | title id | resume position, duration, when saved |
 //! | `events` | sequence number (big-endian) | an event waiting to be sent |
 //!
-//! Durability: sled flushes on its own every [`FLUSH_EVERY_MS`]; writes that
+//! Durability: sled flushes on its own within [`FLUSH_EVERY_MS`] of a write
+//! (and, as patched in `vendor/sled`, not at all while nothing is written); writes that
 //! must survive a power cut at once (tokens, a queued event, a removal after
 //! sending) call [`Store::flush`]. The directory is created 0700, so tokens
 //! and history are readable by the daemon's user only.
