@@ -1,4 +1,4 @@
-//! Throughput of the pure CENC decryption (`ottboxd::media::cenc`), in MB/s
+//! Throughput of the pure CENC decryption (`ottbox_formats::cenc`), in MB/s
 //! (10^6 bytes of sample per second), for buffers of the sizes given on the
 //! command line (default 16384 and 65536 bytes):
 //!
@@ -17,7 +17,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use ottboxd::media::cenc::{Scheme, decrypt_sample};
+use ottbox_formats::cenc::{Scheme, decrypt_sample};
 
 /// How long each measurement runs (CPU time).
 const RUN: Duration = Duration::from_secs(2);

@@ -30,7 +30,6 @@ use tokio::sync::{mpsc, watch};
 
 use crate::account::AccountError;
 use crate::ads::beacons::Beacons;
-use crate::ads::plan::AdPlan;
 use crate::ads::{self, Schedule};
 use crate::catalog::{Catalog, CatalogError, resume};
 use crate::events::Events;
@@ -41,6 +40,7 @@ use crate::playback::session::{
 };
 use crate::playback::warm::Warm;
 use crate::store::StoreError;
+use ottbox_formats::ad_plan::AdPlan;
 
 /// Seconds of media between resume-point saves while playing.
 pub const SAVE_EVERY_S: f64 = 10.0;

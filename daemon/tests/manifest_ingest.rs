@@ -7,14 +7,14 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use ottbox_formats::manifest::{
+    FetchKind, Limits, Presentation, Scheme, Segment, Source, TrackKind,
+};
 use ottbox_headend::config::{Config, Scheme as HeadendScheme, tiny_ladder};
 use ottbox_headend::db::{Db, assets};
 use ottbox_headend::ingest::{self, IngestOptions};
 use ottbox_headend::keystore::MasterKey;
 use ottbox_headend::sample;
-use ottboxd::playback::manifest::{
-    FetchKind, Limits, Presentation, Scheme, Segment, Source, TrackKind,
-};
 use url::Url;
 
 const TITLES: [(&str, HeadendScheme); 3] = [

@@ -1,13 +1,13 @@
-//! `cargo xtask fuzz`: every cargo-fuzz target in `daemon/fuzz`, briefly.
+//! `cargo xtask fuzz`: every cargo-fuzz target in `formats/fuzz`, briefly.
 //!
-//! The targets feed the daemon's parsers of untrusted input (manifests,
-//! `sidx`, sample encryption, ad plans, WebVTT) with libFuzzer's inputs.
-//! The default 10 s each finds the shallow panics a parser change brings;
-//! longer runs are `cargo xtask fuzz --seconds 600`. Not a CI stage yet:
-//! the sanitizer build of the daemon's dependencies alone takes most of
-//! the time CI has left. The machine's toolchain is stable; cargo-fuzz's
-//! nightly flags are allowed by `RUSTC_BOOTSTRAP=1` (see
-//! `daemon/fuzz/README.md`).
+//! The targets feed the box's parsers of untrusted input (manifests,
+//! `sidx`, sample encryption, ad plans, WebVTT, all in `ottbox-formats`)
+//! with libFuzzer's inputs. `cargo xtask test` runs each for
+//! [`CI_SECONDS`], which finds the shallow panics a parser change brings;
+//! longer runs are `cargo xtask fuzz --seconds 600`. The parsers live in a
+//! crate without GStreamer or D-Bus so that the sanitizer build stays
+//! small. The machine's toolchain is stable; cargo-fuzz's nightly flags are
+//! allowed by `RUSTC_BOOTSTRAP=1` (see `formats/fuzz/README.md`).
 
 use std::path::PathBuf;
 
@@ -15,14 +15,17 @@ use anyhow::Context;
 
 use crate::util::{cargo, root, run as run_cmd};
 
-/// The targets, as `daemon/fuzz/Cargo.toml` names them.
-const TARGETS: [&str; 6] = ["hls", "dash", "sidx", "sample_encryption", "vmap", "webvtt"];
+/// The targets, as `formats/fuzz/Cargo.toml` names them.
+pub const TARGETS: [&str; 6] = ["hls", "dash", "sidx", "sample_encryption", "vmap", "webvtt"];
+
+/// How long `cargo xtask test` runs each target.
+pub const CI_SECONDS: u32 = 5;
 
 /// Runs every target for `seconds` seconds; a crash fails, naming the
 /// target and the artifact it left.
 pub fn run(seconds: u32) -> anyhow::Result<()> {
     crate::setup::cargo_tool("cargo-fuzz", "fuzz")?;
-    let dir: PathBuf = root().join("daemon/fuzz");
+    let dir: PathBuf = root().join("formats/fuzz");
     for target in TARGETS {
         println!("fuzz: {target} for {seconds} s");
         run_cmd(
@@ -35,7 +38,7 @@ pub fn run(seconds: u32) -> anyhow::Result<()> {
                 .args(["-rss_limit_mb=2048", "-timeout=10", "-print_final_stats=1"]),
         )
         .with_context(|| {
-            format!("fuzz target {target} failed: see daemon/fuzz/artifacts/{target}/")
+            format!("fuzz target {target} failed: see formats/fuzz/artifacts/{target}/")
         })?;
     }
     Ok(())

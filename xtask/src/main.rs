@@ -74,7 +74,7 @@ enum Command {
     },
     /// Boot the arm64 box in QEMU and run the smoke scenario in the guest.
     Qemu,
-    /// Run every cargo-fuzz target of the daemon's parsers for a while.
+    /// Run every cargo-fuzz target of the box's parsers (ottbox-formats) for a while.
     Fuzz {
         /// Seconds per target.
         #[arg(long, default_value_t = 10)]

@@ -57,6 +57,14 @@ fn all(stages: &mut Stages) -> anyhow::Result<()> {
     stages.run("cargo test", || {
         run_cmd(cargo().args(["test", "--workspace"]))
     })?;
+    // The parsers of untrusted input, fed libFuzzer's inputs briefly: a
+    // parser change that panics on a shallow input fails here.
+    let fuzz = format!(
+        "cargo fuzz ({} targets, {} s each)",
+        crate::fuzz::TARGETS.len(),
+        crate::fuzz::CI_SECONDS
+    );
+    stages.run(&fuzz, || crate::fuzz::run(crate::fuzz::CI_SECONDS))?;
     // The box's real targets: both ARM builds, then the arm64 one booted.
     for arch in [crate::cross::Arch::Aarch64, crate::cross::Arch::Armv7] {
         stages.run(&format!("cross {}", arch.triple()), || {

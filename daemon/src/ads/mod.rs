@@ -1,7 +1,8 @@
 //! Client-side ads: the plan, the beacons, and the rules of when breaks
 //! play.
 //!
-//! The headend's playback session names a VMAP plan ([`plan`]). The
+//! The headend's playback session names a VMAP plan (read by
+//! [`ottbox_formats::ad_plan`]). The
 //! player plays each break's ads through the same engine and pipeline as
 //! the title (they are clear HLS/DASH streams), fires their VAST beacons as
 //! they play ([`tracker`]) into a durable queue ([`beacons`]), and keeps to
@@ -18,12 +19,11 @@
 //!   title.
 
 pub mod beacons;
-pub mod plan;
 pub mod tracker;
 
 use std::time::Duration;
 
-use plan::{AdBreak, AdPlan, Offset, PlanError};
+use ottbox_formats::ad_plan::{AdBreak, AdPlan, Offset, PlanError};
 
 /// The ad plan may hold up the start of a title this long at most.
 const PLAN_TIMEOUT: Duration = Duration::from_secs(3);

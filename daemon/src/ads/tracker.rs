@@ -7,7 +7,7 @@
 //! failed ad owes its `error` URLs (with the VAST error code) instead of
 //! whatever it had not reached.
 
-use super::plan::Ad;
+use ottbox_formats::ad_plan::Ad;
 
 /// VAST error code: the media file could not be found or fetched.
 pub const ERROR_FILE_NOT_FOUND: u32 = 401;

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use super::manifest::ByteRange;
 use crate::net::describe;
+use ottbox_formats::manifest::ByteRange;
 
 /// Answers larger than this are refused: a hostile server must not fill
 /// the box's memory. 64 MiB is several 4K segments.

@@ -7,12 +7,12 @@
 //! prefetch fetched ahead is what Play asks for.
 
 use super::abr::{Abr, Upcoming};
-use super::manifest::{Presentation, Rendition, Scheme, Segment, TrackKind};
 use super::session::{AUDIO_LANGUAGE_KEY, PlayError, SUBTITLES_KEY};
-use super::subtitles::Subtitles;
 use crate::media::keyring::Kid;
 use crate::media::pipeline::MediaKind;
 use crate::store::Store;
+use ottbox_formats::manifest::{Presentation, Rendition, Scheme, Segment, TrackKind};
+use ottbox_formats::subtitles::Subtitles;
 
 /// What a playback plays of a presentation.
 #[derive(Debug)]

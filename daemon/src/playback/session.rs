@@ -3,7 +3,7 @@
 //! [`Playback::start`] spawns a task that
 //!
 //! 1. fetches the manifest from the first edge that answers and reads it
-//!    into the [`manifest`](super::manifest) model (media playlists and
+//!    into the [`manifest`](ottbox_formats::manifest) model (media playlists and
 //!    segment indexes included);
 //! 2. picks the tracks: the video ladder, and the audio (none for a muted
 //!    preview);
@@ -37,11 +37,9 @@ use super::abr::{self, Abr, AbrConfig, Caps, Ladder, UserCap};
 use super::cmcd::{Cmcd, ObjectType, Request, StreamFormat};
 use super::fetch::{FetchError, Fetcher};
 use super::license::{self, LicenseError};
-use super::manifest::{Limits, Presentation};
 use super::outage::Outage;
 use super::route::Router;
 use super::selection::{Feed, Selection, preferred_audio, preferred_subtitles, shown_language};
-use super::subtitles::Subtitles;
 use super::warm::WarmTitle;
 use crate::account::Account;
 use crate::config::{ManifestChoice, PlayerConfig};
@@ -49,6 +47,8 @@ use crate::media::keyring::KeyRing;
 use crate::media::pipeline::{Frame, MediaKind, Pipeline, PipelineError, PipelineEvent, Sinks};
 use crate::net::Headend;
 use crate::store::Store;
+use ottbox_formats::manifest::{Limits, Presentation};
+use ottbox_formats::subtitles::Subtitles;
 
 /// Where the last session's bandwidth estimate is kept (`meta` tree).
 const BANDWIDTH_KEY: &str = "player.bandwidth_bps";
@@ -225,7 +225,7 @@ pub enum PlayError {
     Fetch(#[from] FetchError),
     /// The manifest could not be read.
     #[error(transparent)]
-    Manifest(#[from] super::manifest::ManifestError),
+    Manifest(#[from] ottbox_formats::manifest::ManifestError),
     /// No keys.
     #[error(transparent)]
     License(#[from] LicenseError),

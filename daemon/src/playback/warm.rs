@@ -24,11 +24,11 @@ use tokio::sync::watch;
 use url::Url;
 
 use super::license;
-use super::manifest::ByteRange;
 use super::route::Router;
 use super::selection::Selection;
 use super::session::{self, Engine, PlayError};
 use crate::media::keyring::{KeyRing, Kid};
+use ottbox_formats::manifest::ByteRange;
 
 /// Downloaded bodies by URL and range.
 #[derive(Debug, Default, Clone)]

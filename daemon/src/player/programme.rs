@@ -19,11 +19,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{AdStatus, Player, SAVE_EVERY_S};
 use crate::ads::Schedule;
-use crate::ads::plan::{Ad, AdBreak};
 use crate::ads::tracker::{self, Tracker};
 use crate::media::pipeline::Frame;
 use crate::playback::session::{Command, Engine, Playback, Start, State, Status};
 use crate::playback::warm::WarmTitle;
+use ottbox_formats::ad_plan::{Ad, AdBreak};
 
 /// An ad that shows no frame this long after it was asked for is skipped.
 const AD_START_TIMEOUT: Duration = Duration::from_secs(10);

@@ -13,8 +13,8 @@ use super::{
     CLEARKEY_SYSTEM_ID, COMMON_SYSTEM_ID, DecryptError, ELEMENT_NAME, ERROR_DETAILS, PSSH_MESSAGE,
     SampleInfo,
 };
-use crate::media::cenc;
 use crate::media::keyring::KeyRing;
+use ottbox_formats::cenc;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(

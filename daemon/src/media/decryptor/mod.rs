@@ -19,7 +19,7 @@
 //! `cbcs` with `cipher-mode`; `application/x-cbcs` is accepted too) and attaches
 //! a `GstProtectionMeta` to every encrypted sample (KID, IV, subsample map,
 //! pattern). The element turns the caps back into the original media type,
-//! decrypts each sample in place with [`crate::media::cenc`], and drops the
+//! decrypts each sample in place with [`ottbox_formats::cenc`], and drops the
 //! meta.
 //!
 //! ## Keys
@@ -64,8 +64,8 @@ use gstreamer::glib;
 use gstreamer::prelude::*;
 use gstreamer::subclass::prelude::*;
 
-use crate::media::cenc::CencError;
 use crate::media::keyring::{KeyRing, Kid};
+use ottbox_formats::cenc::CencError;
 
 mod imp;
 mod sample_info;

@@ -19,8 +19,8 @@
 use gstreamer as gst;
 
 use super::DecryptError;
-use crate::media::cenc::{self, Scheme, Subsample};
 use crate::media::keyring::Kid;
+use ottbox_formats::cenc::{self, Scheme, Subsample};
 
 /// Everything needed to decrypt one sample, except the key.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ottboxd::ads::plan::AdPlan;
+use ottbox_formats::ad_plan::AdPlan;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(xml) = std::str::from_utf8(data) {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ottboxd::playback::subtitles::{Subtitles, parse};
+use ottbox_formats::subtitles::{Subtitles, parse};
 
 fuzz_target!(|data: &[u8]| {
     let _ = parse(data);

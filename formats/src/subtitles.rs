@@ -17,7 +17,7 @@
 
 use std::str::FromStr;
 
-use super::manifest::Segment;
+use crate::manifest::Segment;
 
 /// How far ahead of the playhead cues are fetched, seconds.
 pub const AHEAD_S: f64 = 10.0;

@@ -22,7 +22,7 @@
 //! the caller brings the bytes:
 //!
 //! ```
-//! use ottboxd::playback::manifest::{Limits, Presentation};
+//! use ottbox_formats::manifest::{Limits, Presentation};
 //! use url::Url;
 //!
 //! let url = Url::parse("https://cdn.example/title/master.m3u8").expect("url");
@@ -38,7 +38,7 @@
 //! let segments = rendition.segments.ready().expect("playlist supplied");
 //! assert_eq!(segments[0].url.as_str(), "https://cdn.example/title/seg1.ts");
 //! assert_eq!(rendition.width, Some(640));
-//! # Ok::<(), ottboxd::playback::manifest::ManifestError>(())
+//! # Ok::<(), ottbox_formats::manifest::ManifestError>(())
 //! ```
 //!
 //! # Bad input

@@ -4,7 +4,7 @@
 //! a little side information from the demuxer:
 //!
 //! - the **key id** (KID) that names the content key — looking it up is the
-//!   caller's business (see [`crate::media::keyring`]);
+//!   caller's business (the daemon keeps them in a key ring);
 //! - an **IV**, 8 or 16 bytes, per sample or constant for the track;
 //! - optionally a **subsample map**: `(clear, protected)` byte counts that
 //!   tile the sample, so that NAL unit headers stay readable for parsers;
@@ -23,7 +23,7 @@
 //! Everything here works in place on one sample's bytes:
 //!
 //! ```
-//! use ottboxd::media::cenc::{self, Scheme, Subsample};
+//! use ottbox_formats::cenc::{self, Scheme, Subsample};
 //! # fn main() -> Result<(), cenc::CencError> {
 //! let key = [0x11; 16];
 //! let mut sample = vec![0u8; 100]; // as read from the mdat

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ottboxd::playback::manifest::{Limits, Presentation, hls};
+use ottbox_formats::manifest::{Limits, Presentation, hls};
 use url::Url;
 
 fuzz_target!(|data: &[u8]| {

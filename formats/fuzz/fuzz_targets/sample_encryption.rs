@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ottboxd::media::cenc::{self, Scheme};
+use ottbox_formats::cenc::{self, Scheme};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&head, rest)) = data.split_first() else {

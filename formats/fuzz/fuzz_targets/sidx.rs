@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ottboxd::playback::manifest::{pssh, sidx};
+use ottbox_formats::manifest::{pssh, sidx};
 
 fuzz_target!(|data: &[u8]| {
     let anchor = data
