@@ -11,10 +11,7 @@
 //! `OTTBOX_BENCH_OTTBOXD=<binary>` measures a daemon built elsewhere (the
 //! `release-box` profile, an older commit) under the same harness.
 
-use std::collections::HashMap;
-
-use anyhow::{Context, bail};
-
+use super::table::{Figures, Row, print};
 use crate::util::{cargo, output};
 
 /// Wakeups per second that still count as "≈ 0": a stray timer a minute.
@@ -30,31 +27,18 @@ pub fn run() -> anyhow::Result<()> {
          20 starts, 1000 Home calls, 10 s idle)"
     );
     let text = output(cargo().args(["bench", "--quiet", "-p", "ottboxd", "--bench", "daemon"]))?;
-    let mut figures = HashMap::new();
-    let mut threads = Vec::new();
-    for line in text.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words[..] {
-            ["daemon", "thread", "daemon", name, rate] => {
-                threads.push(format!("{name} {rate}/s"));
-            }
-            ["daemon", key, value] => {
-                if let Ok(v) = value.parse::<f64>() {
-                    figures.insert(key.to_owned(), v);
-                }
-            }
-            _ => {}
-        }
-    }
-    if figures.is_empty() {
-        bail!("the daemon bench printed no figures:\n{text}");
-    }
-    let get = |key: &str| {
-        figures
-            .get(key)
-            .copied()
-            .with_context(|| format!("the daemon bench printed no {key}:\n{text}"))
-    };
+    let figures = Figures::parse("daemon", text)?;
+    let threads: Vec<String> = figures
+        .text()
+        .lines()
+        .filter_map(
+            |line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+                ["daemon", "thread", "daemon", name, rate] => Some(format!("{name} {rate}/s")),
+                _ => None,
+            },
+        )
+        .collect();
+    let get = |key: &str| figures.get(key);
     let mib = |kb: f64| kb / 1024.0;
     let rows = [
         Row {
@@ -110,26 +94,7 @@ pub fn run() -> anyhow::Result<()> {
             ratio: get("daemon_wakeups_per_s")? / get("bus_wakeups_per_s")?,
         },
     ];
-    println!(
-        "{:<28} {:>11}  {:<22} {:<32} {:>7}",
-        "figure", "ottboxd", "target", "reference (same run)", "ratio"
-    );
-    for row in &rows {
-        let target = match row.target {
-            Some((true, t)) => format!("{t} met"),
-            Some((false, t)) => format!("{t} MISSED"),
-            None => String::new(),
-        };
-        let ratio = if row.ratio.is_finite() {
-            format!("{:.2}x", row.ratio)
-        } else {
-            "-".to_owned()
-        };
-        println!(
-            "{:<28} {:>11}  {:<22} {:<32} {:>7}",
-            row.figure, row.value, target, row.reference, ratio
-        );
-    }
+    print("ottboxd", &rows);
     println!(
         "first start (empty state dir) {:.1} ms; home: {} rows, {} tiles; \
          RSS after the 1000 calls {:.1} MiB; {} threads idle",
@@ -143,14 +108,4 @@ pub fn run() -> anyhow::Result<()> {
         println!("idle wakeups by thread: {}", threads.join(", "));
     }
     Ok(())
-}
-
-/// One line of the table.
-struct Row {
-    figure: &'static str,
-    value: String,
-    /// Met, and the target's text.
-    target: Option<(bool, &'static str)>,
-    reference: String,
-    ratio: f64,
 }

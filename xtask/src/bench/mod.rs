@@ -13,7 +13,9 @@ mod decrypt;
 mod failover;
 mod ingest;
 mod license;
+mod table;
 mod ttff;
+mod ui;
 mod wrk;
 
 /// What to measure.
@@ -38,6 +40,9 @@ pub enum Bench {
     /// taking a name), a cached `Catalog1.Home` (beside `Peer.Ping`), idle
     /// RSS/PSS and wakeups per second (beside the dbus-daemon's).
     Daemon,
+    /// ottbox-ui headless: key press → frame ready over a browsing tour
+    /// (beside a full repaint), framebuffer writes, the binary's peak RSS.
+    Ui,
 }
 
 /// Runs one benchmark.
@@ -51,6 +56,7 @@ pub fn run(what: Bench) -> anyhow::Result<()> {
         Bench::Ttff => ttff::run(),
         Bench::Failover => failover::run(),
         Bench::Daemon => daemon::run(),
+        Bench::Ui => ui::run(),
     }
 }
 
