@@ -17,8 +17,8 @@
 //!   ellipsis, poster image (PNG, decoded once, cached), QR code.
 //! - [`display`] — backends: headless PNGs, the Linux framebuffer, and the
 //!   SDL2 simulator behind the `simulator` feature.
-//! - [`input`] — evdev remotes (rescanned, so late plugs work) and scripted
-//!   key feeds.
+//! - [`input`] — evdev remotes (the directory watched with inotify, so late
+//!   plugs are seen at once) and scripted key feeds.
 //! - [`daemon`] — the [`daemon::DaemonLink`] seam the D-Bus proxies plug into;
 //!   [`runner`] — the event loops; [`cli`] — the binary's modes.
 //!

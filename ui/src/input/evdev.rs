@@ -4,8 +4,9 @@
 //! `/dev/input/event*` devices that send key codes. [`map_key`] turns the
 //! codes a remote sends into [`Key`]s; [`EvdevInput`] opens every device that
 //! has arrow keys, reads each on its own thread, and rescans the directory
-//! every couple of seconds so a remote receiver plugged in later is picked up
-//! (and one unplugged is dropped when its read fails).
+//! whenever an entry appears in it or changes ([`DirWatch`], inotify), so a
+//! remote receiver plugged in later is picked up at once (and one unplugged
+//! is dropped when its read fails). Nothing polls: an idle UI does not wake.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use evdev::{Device, EventSummary, KeyCode};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 use super::Key;
 use crate::runner::{Event, EventSink};
@@ -66,7 +68,8 @@ pub struct EvdevInput {
 }
 
 impl EvdevInput {
-    /// Devices under `dir`, rescanned every `rescan`.
+    /// Devices under `dir`, rescanned when it changes (every `rescan` where
+    /// the directory cannot be watched).
     pub fn new(dir: impl Into<PathBuf>, rescan: Duration) -> Self {
         Self {
             dir: dir.into(),
@@ -80,6 +83,9 @@ impl EvdevInput {
         std::thread::Builder::new()
             .name("evdev-scan".into())
             .spawn(move || {
+                // Watched before the first scan, so that nothing plugged in
+                // between the two is missed.
+                let watch = DirWatch::new(&self.dir, self.rescan);
                 loop {
                     for path in candidates(&self.dir) {
                         let is_new = open
@@ -99,10 +105,62 @@ impl EvdevInput {
                     if sink.send(Event::Tick).is_err() {
                         return;
                     }
-                    std::thread::sleep(self.rescan);
+                    watch.wait();
                 }
             })?;
         Ok(())
+    }
+}
+
+/// Waits for a directory to change: an entry created or moved in (a device
+/// plugged in), or its attributes changed (udev granting access to a new
+/// node a moment after it appears).
+pub struct DirWatch {
+    /// None where inotify is unavailable or the directory is missing: then
+    /// [`DirWatch::wait`] sleeps `fallback` instead.
+    inotify: Option<Inotify>,
+    fallback: Duration,
+}
+
+impl DirWatch {
+    /// Watches `dir`; where it cannot, waits `fallback` per call instead.
+    pub fn new(dir: &Path, fallback: Duration) -> Self {
+        let flags =
+            AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO | AddWatchFlags::IN_ATTRIB;
+        let inotify = Inotify::init(InitFlags::IN_CLOEXEC)
+            .and_then(|inotify| inotify.add_watch(dir, flags).map(|_| inotify));
+        match inotify {
+            Ok(inotify) => Self {
+                inotify: Some(inotify),
+                fallback,
+            },
+            Err(e) => {
+                eprintln!(
+                    "ottbox-ui: cannot watch {} ({e}); looking for new remotes every {fallback:?}",
+                    dir.display()
+                );
+                Self {
+                    inotify: None,
+                    fallback,
+                }
+            }
+        }
+    }
+
+    /// Returns once the directory has changed (or after the fallback wait).
+    pub fn wait(&self) {
+        let changed = self
+            .inotify
+            .as_ref()
+            .is_some_and(|inotify| inotify.read_events().is_ok());
+        if !changed {
+            std::thread::sleep(self.fallback);
+        }
+    }
+
+    /// Whether changes are seen as they happen (inotify), not by polling.
+    pub fn is_watching(&self) -> bool {
+        self.inotify.is_some()
     }
 }
 
@@ -189,5 +247,33 @@ mod tests {
         let (tx, _rx) = std::sync::mpsc::channel();
         assert!(!spawn_reader(&found[0], tx, open));
         assert!(candidates(&dir.path().join("missing")).is_empty());
+    }
+
+    #[test]
+    fn a_node_created_later_wakes_the_watch_without_polling() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A fallback of an hour: only a real change can end the wait in time.
+        let watch = DirWatch::new(dir.path(), Duration::from_secs(3600));
+        assert!(watch.is_watching());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            watch.wait();
+            let _ = tx.send(());
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(rx.try_recv().is_err(), "nothing changed yet");
+        std::fs::write(dir.path().join("event3"), b"plugged in").expect("write");
+        assert!(
+            rx.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "the new node woke the watch"
+        );
+    }
+
+    #[test]
+    fn a_missing_directory_falls_back_to_waiting() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let watch = DirWatch::new(&dir.path().join("input"), Duration::from_millis(1));
+        assert!(!watch.is_watching());
+        watch.wait();
     }
 }
