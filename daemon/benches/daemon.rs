@@ -97,6 +97,20 @@ async fn bench() {
         println!("daemon {who}_rss_kb {rss}");
         println!("daemon {who}_pss_kb {pss}");
     }
+    // Where the daemon's RSS is: heap and stacks (anonymous) against the
+    // pages of the binary and its libraries (file).
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    for (key, name) in [("RssAnon:", "anon"), ("RssFile:", "file")] {
+        if let Some(kb) = status.lines().find_map(|l| l.strip_prefix(key)) {
+            println!(
+                "daemon daemon_rss_{name}_kb {}",
+                kb.trim().trim_end_matches("kB").trim()
+            );
+        }
+    }
+    if let Some(path) = std::env::var_os("OTTBOX_BENCH_SMAPS") {
+        std::fs::copy(format!("/proc/{pid}/smaps"), path).expect("smaps copied");
+    }
     let before = [switches(pid), switches(bus_pid)];
     tokio::time::sleep(IDLE).await;
     let after = [switches(pid), switches(bus_pid)];

@@ -33,7 +33,7 @@ pub const BOX_BINARIES: &[(&str, &str)] = &[
 pub const HEADEND_BINARY: (&str, &str) = ("ottbox-headend", "ottbox-headend");
 
 /// The cargo profile for the box (size first; see the workspace Cargo.toml).
-const PROFILE: &str = "release-box";
+pub const PROFILE: &str = "release-box";
 
 /// The target's development packages that the `-sys` crates' pkg-config
 /// lookups need (only their `.pc` files and `.so` links are used).

@@ -1,4 +1,4 @@
-//! The daemon itself: the daemon's `daemon` bench binary (release, run by
+//! The daemon itself: the daemon's `daemon` bench binary (run by
 //! cargo as a child process, since xtask does not link the daemon) starts
 //! the real `ottboxd` on a private dbus-daemon, logged in to an
 //! in-process headend, and measures start → name owned, a cached
@@ -8,25 +8,41 @@
 //! Targets (issue 5): start ≤ 100 ms, Home p99 ≤ 5 ms, idle RSS ≤ 15 MB
 //! (MiB, as the kernel counts), idle wakeups ≈ 0 (nothing polls).
 //!
-//! `OTTBOX_BENCH_OTTBOXD=<binary>` measures a daemon built elsewhere (the
-//! `release-box` profile, an older commit) under the same harness.
+//! The daemon measured is the `release-box` build, what a box runs
+//! (`OTTBOX_BENCH_OTTBOXD=<binary>` measures another: `release`, an older
+//! commit); the harness itself is a `release` bench binary.
 
 use super::table::{Figures, Row, print};
-use crate::util::{cargo, output};
+use crate::util::{cargo, output, run as run_cmd};
 
 /// Wakeups per second that still count as "≈ 0": a stray timer a minute.
 const IDLE_WAKEUPS: f64 = 0.1;
 
 pub fn run() -> anyhow::Result<()> {
-    let what = match std::env::var_os("OTTBOX_BENCH_OTTBOXD") {
-        Some(path) => path.to_string_lossy().into_owned(),
-        None => "release".to_owned(),
+    // What a box runs: the `release-box` profile (opt-level "s", fat LTO),
+    // unless another build is named.
+    let binary = match std::env::var_os("OTTBOX_BENCH_OTTBOXD") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => {
+            let profile = crate::cross::PROFILE;
+            run_cmd(
+                cargo()
+                    .args(["build", "--quiet", "--profile", profile])
+                    .args(["-p", "ottboxd", "--bin", "ottboxd"]),
+            )?;
+            crate::util::target_dir().join(profile).join("ottboxd")
+        }
     };
+    let what = binary.display();
     println!(
         "bench: ottboxd ({what}) on a private bus (loopback, logged in; \
          20 starts, 1000 Home calls, 10 s idle)"
     );
-    let text = output(cargo().args(["bench", "--quiet", "-p", "ottboxd", "--bench", "daemon"]))?;
+    let text = output(
+        cargo()
+            .args(["bench", "--quiet", "-p", "ottboxd", "--bench", "daemon"])
+            .env("OTTBOX_BENCH_OTTBOXD", &binary),
+    )?;
     let figures = Figures::parse("daemon", text)?;
     let threads: Vec<String> = figures
         .text()
@@ -103,6 +119,12 @@ pub fn run() -> anyhow::Result<()> {
         get("home_tiles")?,
         mib(get("daemon_rss_after_calls_kb")?),
         get("daemon_threads")?
+    );
+    println!(
+        "idle RSS by kind: {:.1} MiB anonymous (heap, stacks), {:.1} MiB file \
+         (the binary's and libraries' pages, shared and reclaimable)",
+        mib(get("daemon_rss_anon_kb")?),
+        mib(get("daemon_rss_file_kb")?)
     );
     if !threads.is_empty() {
         println!("idle wakeups by thread: {}", threads.join(", "));
