@@ -95,6 +95,8 @@ pub struct App {
     settings: SettingsScreen,
     posters: ImageCache,
     requested: HashSet<String>,
+    /// Titles whose start the daemon holds ready.
+    prefetched: HashSet<String>,
     bad_posters: usize,
     resume: HashMap<String, f64>,
     banner: Option<ErrorReport>,
@@ -121,6 +123,7 @@ impl App {
             settings: SettingsScreen::default(),
             posters: ImageCache::new(poster_size, POSTER_CACHE),
             requested: HashSet::new(),
+            prefetched: HashSet::new(),
             bad_posters: 0,
             resume: HashMap::new(),
             banner: None,
@@ -239,6 +242,7 @@ impl App {
             let ctx = Ctx {
                 theme: &self.theme,
                 posters: &self.posters,
+                prefetched: &self.prefetched,
                 now: self.now,
             };
             self.home.tick(&ctx, &mut self.commands);
@@ -278,6 +282,7 @@ impl App {
         let ctx = Ctx {
             theme: &self.theme,
             posters: &self.posters,
+            prefetched: &self.prefetched,
             now: self.now,
         };
         let out = &mut self.commands;
@@ -348,6 +353,7 @@ impl App {
                 Current::Player(p) => p.set_error(error),
                 _ => self.banner = Some(error),
             },
+            Update::Prefetched { title_ids } => self.prefetched = title_ids.into_iter().collect(),
             Update::Poster { path, png } => {
                 if self.posters.insert_png(&path, &png).is_ok() {
                     // Cached now; should it be evicted later, it may be fetched again.
@@ -456,6 +462,7 @@ impl App {
         let ctx = Ctx {
             theme: &self.theme,
             posters: &self.posters,
+            prefetched: &self.prefetched,
             now: self.now,
         };
         let mut scene = Scene::default();

@@ -224,6 +224,12 @@ async fn session(
     if !send(Update::DaemonBack) || !send(login_update(&state)) {
         return Outcome::UiClosed;
     }
+    let player_interface = player.inner().interface().to_owned();
+    if let Some(update) = prefetched(&properties, &player_interface).await
+        && !send(update)
+    {
+        return Outcome::UiClosed;
+    }
     let mut last_state = state;
     let mut reader = StatusReader {
         properties: &properties,
@@ -278,20 +284,25 @@ async fn session(
             Some(_) = next(&mut rows) => home(&catalog).await.into_iter().collect(),
             Some(_) = next(&mut offline) => home(&catalog).await.into_iter().collect(),
             Some(change) = next(&mut player_changes) => {
-                if !reader.shown(&change) {
-                    continue;
+                let mut updates: Vec<Update> = Vec::new();
+                if mentions(&change, "Prefetched") {
+                    updates.extend(prefetched(&properties, &player_interface).await);
                 }
-                let Some(status) = reader.read().await else { continue };
-                let (update, due) = gate.status(status);
-                // Choices kept while nothing played, now that a title
-                // can take them. A refusal (the title ended meanwhile) is
-                // no news for the viewer.
-                for command in due {
-                    for refused in execute(&session, &catalog, &player, gate, command).await {
-                        eprintln!("ottbox-ui: a kept setting was refused: {refused:?}");
+                if reader.shown(&change)
+                    && let Some(status) = reader.read().await
+                {
+                    let (update, due) = gate.status(status);
+                    // Choices kept while nothing played, now that a title
+                    // can take them. A refusal (the title ended meanwhile)
+                    // is no news for the viewer.
+                    for command in due {
+                        for refused in execute(&session, &catalog, &player, gate, command).await {
+                            eprintln!("ottbox-ui: a kept setting was refused: {refused:?}");
+                        }
                     }
+                    updates.extend(update.filter(|u| reader.changed(u)));
                 }
-                update.filter(|u| reader.changed(u)).into_iter().collect()
+                updates
             }
             Some(signal) = next(&mut owner) => {
                 let gone = signal.args().map(|a| a.new_owner().is_none()).unwrap_or(true);
@@ -368,6 +379,25 @@ const SHOWN: [&str; 15] = [
     "AdIndex",
     "AdRemaining",
 ];
+
+/// The titles whose start the daemon holds ready (read uncached, like the
+/// status: a cache may lag the change signal that prompted the read).
+async fn prefetched(
+    properties: &zbus::fdo::PropertiesProxy<'_>,
+    interface: &zbus::names::InterfaceName<'static>,
+) -> Option<Update> {
+    let value = properties.get(interface.clone(), "Prefetched").await.ok()?;
+    let title_ids = Vec::<String>::try_from(value).ok()?;
+    Some(Update::Prefetched { title_ids })
+}
+
+/// True when `change` says `property` changed (or was invalidated).
+fn mentions(change: &zbus::fdo::PropertiesChanged, property: &str) -> bool {
+    change.args().is_ok_and(|args| {
+        args.changed_properties.contains_key(property)
+            || args.invalidated_properties.contains(&property)
+    })
+}
 
 /// Reads the player's status when a property the UI shows changes.
 struct StatusReader<'a> {

@@ -183,6 +183,12 @@ pub enum Update {
         /// Offset of the page after this one, if there is more.
         next_offset: Option<u32>,
     },
+    /// The titles whose start the daemon holds ready (`Player1.Prefetched`):
+    /// Play on them starts at once, so their tiles say so.
+    Prefetched {
+        /// Title ids, e.g. `ml-1`.
+        title_ids: Vec<String>,
+    },
     /// A poster fetched for a [`Command::FetchPoster`].
     Poster {
         /// The path that was asked for.

@@ -94,6 +94,8 @@ pub enum Node {
         poster_ready: bool,
         /// Watched fraction (Continue watching).
         progress: Option<f32>,
+        /// Its start is ready: Play starts at once (predictive prefetch).
+        instant: bool,
         /// Focus.
         focused: bool,
     },
@@ -299,6 +301,7 @@ fn draw_node<D: DrawTarget<Color = Rgb888>>(
             name,
             poster,
             progress,
+            instant,
             focused,
             ..
         } => {
@@ -308,6 +311,7 @@ fn draw_node<D: DrawTarget<Color = Rgb888>>(
                 name,
                 poster: images.get(poster, poster_size),
                 progress: *progress,
+                instant: *instant,
                 focused: *focused,
             }
             .draw(target, theme)

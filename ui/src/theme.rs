@@ -24,6 +24,8 @@ pub const FOCUS: Rgb888 = Rgb888::new(255, 196, 0);
 pub const PROGRESS: Rgb888 = Rgb888::new(229, 45, 39);
 /// Buffered media ahead of the playhead.
 pub const BUFFERED: Rgb888 = Rgb888::new(120, 124, 136);
+/// The mark on a tile whose start is ready (predictive prefetch).
+pub const INSTANT: Rgb888 = Rgb888::new(46, 160, 67);
 /// Badges: offline, ads.
 pub const BADGE: Rgb888 = Rgb888::new(230, 126, 34);
 /// Error panels.

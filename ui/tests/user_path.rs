@@ -174,6 +174,31 @@ fn moving_focus_one_tile_redraws_only_the_two_tiles() {
 }
 
 #[test]
+fn titles_the_daemon_has_ready_are_marked_and_only_their_tiles_redraw() {
+    let (mut app, mut fb) = at_home(HD);
+    let theme = *app.theme();
+    let ready = app.home().tile_rect(&theme, 0, 1).expect("visible");
+    let other = app.home().tile_rect(&theme, 0, 2).expect("visible");
+    assert!(!fb.any_in(ready, theme::INSTANT));
+
+    app.update(Update::Prefetched {
+        title_ids: vec!["ml-2".into(), "ml-999".into()],
+    });
+    assert_eq!(app.damage(), &[ready], "only the ready title's tile");
+    let Ok(_) = app.draw(&mut fb);
+    assert!(
+        fb.any_in(ready, theme::INSTANT),
+        "the ready title is marked"
+    );
+    assert!(!fb.any_in(other, theme::INSTANT));
+
+    // Forgotten (expired, or logout): the mark goes.
+    app.update(Update::Prefetched { title_ids: vec![] });
+    let Ok(_) = app.draw(&mut fb);
+    assert!(!fb.any_in(ready, theme::INSTANT));
+}
+
+#[test]
 fn down_lands_on_the_nearest_tile_of_the_next_row_and_rows_scroll() {
     let (mut app, _) = at_home(HD);
     // The 5th tile of the first row; the next row has only 3 tiles.

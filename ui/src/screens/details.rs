@@ -127,6 +127,8 @@ impl Screen for DetailsScreen {
             poster: self.summary.poster.clone(),
             poster_ready: ctx.posters.contains(&self.summary.poster),
             progress: None,
+            // The Play button is the place for it here.
+            instant: false,
             focused: false,
         });
         let x = theme.px(270);
@@ -245,6 +247,7 @@ impl Screen for DetailsScreen {
                     poster: t.poster.clone(),
                     poster_ready: ctx.posters.contains(&t.poster),
                     progress: None,
+                    instant: ctx.prefetched.contains(&t.id),
                     focused: self.focus == Focus::Similar(i),
                 });
             }

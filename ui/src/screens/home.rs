@@ -494,6 +494,7 @@ impl Screen for HomeScreen {
                     poster: item.title.poster.clone(),
                     poster_ready: ctx.posters.contains(&item.title.poster),
                     progress: item.progress,
+                    instant: ctx.prefetched.contains(&item.title.id),
                     focused: self.focus == Focus::Tile { row: r, col },
                 });
             }

@@ -15,6 +15,7 @@ pub mod search;
 pub mod settings;
 pub mod status;
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use ottbox_protocol::catalog::TitleSummary;
@@ -33,6 +34,8 @@ pub struct Ctx<'a> {
     pub theme: &'a Theme,
     /// Decoded posters.
     pub posters: &'a ImageCache,
+    /// Titles whose start the daemon holds ready (their tiles say so).
+    pub prefetched: &'a HashSet<String>,
     /// The time now, since the UI started.
     pub now: Duration,
 }

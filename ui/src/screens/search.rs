@@ -208,6 +208,7 @@ impl Screen for SearchScreen {
                 poster: t.poster.clone(),
                 poster_ready: ctx.posters.contains(&t.poster),
                 progress: None,
+                instant: ctx.prefetched.contains(&t.id),
                 focused: self.focus == Focus::Results(i),
             });
         }

@@ -1,8 +1,9 @@
 //! A focusable tile: poster, caption, and a progress bar for Continue watching.
 //!
 //! ```text
-//! ┌────────┐  ← focus ring (inside the tile's rectangle, so drawing the
-//! │ poster │    focused tile never touches its neighbours)
+//! ┌──────[▶]  ← "starts at once" mark (the daemon holds its start ready)
+//! │ poster │  ← focus ring (inside the tile's rectangle, so drawing the
+//! │        │    focused tile never touches its neighbours)
 //! │▬▬▬▬    │  ← watched so far (Continue watching only)
 //! └────────┘
 //!  Caption…   ← name, cut with an ellipsis to the tile's width
@@ -10,7 +11,7 @@
 
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
-use embedded_graphics::primitives::Rectangle;
+use embedded_graphics::primitives::{PrimitiveStyle, Rectangle, Triangle};
 
 use super::image::Image;
 use super::progress::ProgressBar;
@@ -28,6 +29,8 @@ pub struct Tile<'a> {
     pub poster: Option<&'a Image>,
     /// Watched fraction, for Continue watching.
     pub progress: Option<f32>,
+    /// Its start is ready (predictive prefetch): Play starts at once.
+    pub instant: bool,
     /// Whether focus is on it.
     pub focused: bool,
 }
@@ -88,6 +91,9 @@ impl Tile<'_> {
             }
             .draw(target)?;
         }
+        if self.instant {
+            instant_mark(target, theme, poster, ring)?;
+        }
         if self.focused {
             super::border(target, poster, theme::FOCUS, ring)?;
         }
@@ -104,6 +110,32 @@ impl Tile<'_> {
         text::draw_line(target, self.name, at, font, color, self.rect.size.width)?;
         Ok(())
     }
+}
+
+/// A green square with a play triangle in the poster's top-right corner,
+/// inside the focus ring.
+fn instant_mark<D: DrawTarget<Color = Rgb888>>(
+    target: &mut D,
+    theme: &Theme,
+    poster: Rectangle,
+    ring: u32,
+) -> Result<(), D::Error> {
+    let side = theme.upx(18).max(8).min(poster.size.width / 2);
+    let inset = ring as i32 + theme.px(3);
+    let top_left = Point::new(
+        poster.top_left.x + poster.size.width as i32 - inset - side as i32,
+        poster.top_left.y + inset,
+    );
+    let square = Rectangle::new(top_left, Size::new(side, side));
+    target.fill_solid(&square, theme::INSTANT)?;
+    let s = side as i32;
+    Triangle::new(
+        top_left + Point::new(s * 3 / 10, s / 4),
+        top_left + Point::new(s * 3 / 10, s * 3 / 4),
+        top_left + Point::new(s * 3 / 4, s / 2),
+    )
+    .into_styled(PrimitiveStyle::with_fill(theme::TEXT))
+    .draw(target)
 }
 
 /// Height of the caption strip under the poster.
@@ -130,6 +162,7 @@ mod tests {
             name: "An extraordinarily long title name",
             poster: None,
             progress: Some(0.5),
+            instant: false,
             focused: true,
         };
         tile.draw(&mut display, &theme).expect("draws");
@@ -163,6 +196,7 @@ mod tests {
             name: "Up",
             poster: Some(&poster),
             progress: None,
+            instant: false,
             focused: false,
         }
         .draw(&mut display, &theme)
@@ -176,5 +210,49 @@ mod tests {
                 assert_ne!(display.get_pixel(Point::new(x, y)), Some(theme::FOCUS));
             }
         }
+    }
+
+    #[test]
+    fn a_ready_title_carries_the_instant_mark_in_its_poster_corner_and_others_do_not() {
+        let theme = Theme::for_size(Size::new(1280, 720));
+        let poster = Image::solid(
+            Size::new(50, 60 - caption_height(&theme)),
+            Rgb888::new(0, 0, 200),
+        );
+        let draw = |instant: bool| {
+            let mut display: MockDisplay<Rgb888> = MockDisplay::new();
+            display.set_allow_overdraw(true);
+            Tile {
+                rect: rect(),
+                name: "Up",
+                poster: Some(&poster),
+                progress: None,
+                instant,
+                focused: true,
+            }
+            .draw(&mut display, &theme)
+            .expect("draws");
+            display
+        };
+        let marked = draw(true);
+        let area = Tile::poster_rect(&theme, rect());
+        let green: Vec<Point> = area
+            .points()
+            .filter(|p| marked.get_pixel(*p) == Some(theme::INSTANT))
+            .collect();
+        assert!(!green.is_empty(), "the mark is drawn");
+        let centre = area.center();
+        // In the right half, within two marks' height of the top.
+        let top = area.top_left.y + 2 * theme.upx(18) as i32;
+        assert!(
+            green.iter().all(|p| p.x >= centre.x && p.y < top),
+            "only in the top-right corner: {green:?}"
+        );
+        assert_eq!(marked.affected_area(), rect(), "inside the tile");
+        let plain = draw(false);
+        assert!(
+            area.points()
+                .all(|p| plain.get_pixel(p) != Some(theme::INSTANT))
+        );
     }
 }
