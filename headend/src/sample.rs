@@ -358,7 +358,7 @@ fn read_movies(path: &Path) -> Result<Vec<Movie>, SampleError> {
         let (name, year) = split_year(title);
         out.push(Movie {
             id,
-            name,
+            name: natural_order(&name),
             year,
             genres: genres.to_owned(),
         });
@@ -376,6 +376,32 @@ fn split_year(title: &str) -> (String, Option<u16>) {
         return (t[..open].to_owned(), Some(year));
     }
     (t.to_owned(), None)
+}
+
+/// Articles that MovieLens moves to the end of a title, in the languages
+/// of its catalog. `L'` joins the next word without a space.
+const ARTICLES: [&str; 18] = [
+    "The", "A", "An", "Les", "La", "Le", "L'", "Il", "Lo", "Gli", "Das", "Der", "Die", "El", "Los",
+    "Las", "Den", "Det",
+];
+
+/// MovieLens files titles by their first significant word ("Social Network,
+/// The"); a viewer reads "The Social Network". A trailing article goes back
+/// to the front of the main title; an alternative title in parentheses
+/// stays as it is ("City of Lost Children, The (Cité des enfants perdus,
+/// La)" → "The City of Lost Children (Cité des enfants perdus, La)").
+fn natural_order(name: &str) -> String {
+    let (main, rest) = match name.find(" (") {
+        Some(i) if name.ends_with(')') => name.split_at(i),
+        _ => (name, ""),
+    };
+    match main.rsplit_once(", ") {
+        Some((head, article)) if !head.is_empty() && ARTICLES.contains(&article) => {
+            let space = if article.ends_with('\'') { "" } else { " " };
+            format!("{article}{space}{head}{rest}")
+        }
+        _ => name.to_owned(),
+    }
 }
 
 /// Distinct lower-case tags per movie id, most used first.
@@ -454,6 +480,29 @@ mod tests {
             split_year("Ready Player One"),
             ("Ready Player One".into(), None)
         );
+    }
+
+    #[test]
+    fn titles_read_in_natural_order() {
+        for (filed, read) in [
+            ("Social Network, The", "The Social Network"),
+            ("Godfather: Part II, The", "The Godfather: Part II"),
+            ("Beautiful Mind, A", "A Beautiful Mind"),
+            (
+                "City of Lost Children, The (Cité des enfants perdus, La)",
+                "The City of Lost Children (Cité des enfants perdus, La)",
+            ),
+            ("Argent, L'", "L'Argent"),
+            ("Toy Story", "Toy Story"),
+            ("Hello, Dolly!", "Hello, Dolly!"),
+            (
+                "Crouching Tiger, Hidden Dragon (Wo hu cang long)",
+                "Crouching Tiger, Hidden Dragon (Wo hu cang long)",
+            ),
+            (", The", ", The"),
+        ] {
+            assert_eq!(natural_order(filed), read, "{filed}");
+        }
     }
 
     #[test]

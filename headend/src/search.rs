@@ -6,7 +6,7 @@
 //! expression term by term:
 //!
 //! - every term is a prefix (`"netw"*`), because a viewer typing on a remote
-//!   stops half-way through words ("soc netw" finds "Social Network, The");
+//!   stops half-way through words ("soc netw" finds "The Social Network");
 //! - a term that prefixes nothing in the index is replaced by the indexed
 //!   words closest to it (edit distance with transpositions, one edit for
 //!   short words, two for long ones, same first letter), so "socail" still

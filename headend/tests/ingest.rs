@@ -551,7 +551,7 @@ fn sample_catalog_imports_movielens_metadata() {
         .expect("title");
     assert_eq!(
         (name.as_str(), year, asset.as_str()),
-        ("Social Network, The", Some(2010), "sample-0")
+        ("The Social Network", Some(2010), "sample-0")
     );
     let tags: Vec<String> = conn
         .prepare("SELECT tag FROM title_tags WHERE title_id = 'ml-2' ORDER BY tag")

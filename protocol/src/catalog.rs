@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub struct TitleSummary {
     /// Title id, e.g. `ml-2571`.
     pub id: String,
-    /// Display name, e.g. `Matrix, The`.
+    /// Display name, e.g. `The Matrix`.
     pub name: String,
     /// Release year, when known.
     pub year: Option<u16>,

@@ -98,7 +98,7 @@ fn script() -> String {
 fn add_social_network(headend: &Headend) {
     let title = NewTitle {
         id: SOCIAL_NETWORK.into(),
-        name: "Social Network, The".into(),
+        name: "The Social Network".into(),
         year: Some(2010),
         genres: "Drama".into(),
         synopsis: "A drama from 2010. How a website for students became the \
