@@ -93,6 +93,10 @@ enum Command {
         /// MovieLens ratings.csv (who watched what), for recommendations.
         #[arg(long, default_value = "../shared/reco/ratings.csv")]
         ratings: PathBuf,
+        /// Cast to search by: a CSV of movieId,name rows in billing order
+        /// (MovieLens has none; an operator's credits, joined on its ids).
+        #[arg(long)]
+        cast: Option<PathBuf>,
         /// Re-make videos that exist already.
         #[arg(long)]
         force: bool,
@@ -271,6 +275,7 @@ async fn main() -> anyhow::Result<()> {
             movies,
             tags,
             ratings,
+            cast,
             force,
         } => {
             let state = AppState::open(config)?;
@@ -281,6 +286,7 @@ async fn main() -> anyhow::Result<()> {
                 movies,
                 tags,
                 ratings: Some(ratings),
+                cast,
                 force,
             };
             let report = sample::run(&state.config, &state.db, &state.master, &opts)?;

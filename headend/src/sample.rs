@@ -80,6 +80,9 @@ pub struct SampleOptions {
     pub tags: PathBuf,
     /// MovieLens `ratings.csv`: who watched what, for recommendations.
     pub ratings: Option<PathBuf>,
+    /// Cast, `movieId,name` in billing order (MovieLens has none: an
+    /// operator's credits joined on its ids; see [`import_cast`]).
+    pub cast: Option<PathBuf>,
     /// Re-make videos that already exist.
     pub force: bool,
 }
@@ -158,6 +161,9 @@ pub fn run(
         opts.ratings.as_deref(),
         videos,
     )?;
+    if let Some(path) = &opts.cast {
+        import_cast(db, path)?;
+    }
     Ok(SampleReport {
         ingested,
         kept,
@@ -201,6 +207,37 @@ pub fn import_catalog(
     }
     crate::search::rebuild(&conn)?;
     Ok(catalog::count(&conn)?)
+}
+
+/// Reads cast from a CSV of `movieId,name` rows, in billing order per title
+/// (a header row first), gives it to the catalog's `ml-<movieId>` titles
+/// (replacing what they had; ids not in the catalog are skipped) and
+/// rebuilds the search index, so that a search finds titles by who is in
+/// them. Returns how many titles were given cast.
+pub fn import_cast(db: &Db, path: &Path) -> Result<usize, SampleError> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| metadata_error(path, e))?;
+    let mut cast: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for record in reader.records() {
+        let r = record.map_err(|e| metadata_error(path, e))?;
+        let (Some(id), Some(name)) = (r.get(0), r.get(1)) else {
+            return Err(metadata_error(path, "expected movieId,name"));
+        };
+        let id: u64 = id
+            .parse()
+            .map_err(|_| metadata_error(path, format!("bad movieId {id:?}")))?;
+        let name = name.trim();
+        if !name.is_empty() && name.len() <= 128 {
+            cast.entry(id).or_default().push(name.to_owned());
+        }
+    }
+    let cast: Vec<(String, Vec<String>)> = cast
+        .into_iter()
+        .map(|(id, names)| (format!("ml-{id}"), names))
+        .collect();
+    let mut conn = db.conn()?;
+    let given = catalog::replace_cast(&mut conn, &cast)?;
+    crate::search::rebuild(&conn)?;
+    Ok(given)
 }
 
 /// Makes the mezzanine of synthetic title `i`: 1280x720, 25 fps, stereo.

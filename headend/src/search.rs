@@ -2,7 +2,7 @@
 //! keyboard and typo tolerance.
 //!
 //! The index (`title_search`, see the migrations in [`crate::db`]) holds each
-//! title's name, tags, genres and synopsis. A query is turned into an FTS5
+//! title's name, tags, genres, synopsis and cast. A query is turned into an FTS5
 //! expression term by term:
 //!
 //! - every term is a prefix (`"netw"*`), because a viewer typing on a remote
@@ -76,7 +76,7 @@ impl SearchIndex {
             return Ok(Vec::new());
         };
         let mut stmt = conn.prepare_cached(
-            "SELECT title_id, bm25(title_search, 0.0, 10.0, 4.0, 2.0, 1.0) AS r
+            "SELECT title_id, bm25(title_search, 0.0, 10.0, 4.0, 2.0, 1.0, 4.0) AS r
              FROM title_search WHERE title_search MATCH ?1 ORDER BY r LIMIT ?2",
         )?;
         collect_hits(&mut stmt, rusqlite::params![expr, limit as i64])
@@ -116,7 +116,7 @@ impl SearchIndex {
             .collect::<Vec<_>>()
             .join(" OR ");
         let mut stmt = conn.prepare_cached(
-            "SELECT title_id, bm25(title_search, 0.0, 0.0, 3.0, 1.0, 0.5) AS r
+            "SELECT title_id, bm25(title_search, 0.0, 0.0, 3.0, 1.0, 0.5, 0.0) AS r
              FROM title_search WHERE title_search MATCH ?1 AND title_id != ?2
              ORDER BY r LIMIT ?3",
         )?;
@@ -165,11 +165,13 @@ pub fn rebuild(conn: &Connection) -> Result<(), DbError> {
     conn.execute_batch(
         "BEGIN;
          DELETE FROM title_search;
-         INSERT INTO title_search (title_id, name, tags, genres, synopsis)
+         INSERT INTO title_search (title_id, name, tags, genres, synopsis, cast)
            SELECT t.id, t.name,
                   COALESCE((SELECT group_concat(tag, ' ') FROM title_tags g WHERE g.title_id = t.id), ''),
                   replace(t.genres, '|', ' '),
-                  t.synopsis
+                  t.synopsis,
+                  COALESCE((SELECT group_concat(name, ' ') FROM
+                              (SELECT name FROM title_cast c WHERE c.title_id = t.id ORDER BY position)), '')
            FROM titles t;
          INSERT INTO title_search (title_search) VALUES ('optimize');
          COMMIT;",

@@ -94,6 +94,65 @@ async fn search_finds_what_viewers_type() {
 }
 
 #[tokio::test]
+async fn cast_from_an_operators_credits_is_searched_and_shown_in_details() {
+    let server = catalog_server().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let credits = dir.path().join("cast.csv");
+    std::fs::write(
+        &credits,
+        "movieId,name\n80463,Jesse Eisenberg\n80463,Andrew Garfield\n\
+         858,Marlon Brando\n858,Al Pacino\n1221,Al Pacino\n1221,Robert De Niro\n\
+         999999,Nobody Known\n",
+    )
+    .expect("write");
+    let given = ottbox_headend::sample::import_cast(&server.state.db, &credits).expect("cast");
+    assert_eq!(given, 3, "the id the catalog does not have is skipped");
+    server
+        .state
+        .search
+        .reload(&server.state.db.conn().expect("conn"))
+        .expect("reload vocabulary");
+
+    // A name, the start of one, a misspelt one.
+    for q in ["eisenberg", "jesse eisen", "andrew garfeld"] {
+        let r = search(&server, q).await;
+        assert_eq!(
+            r.first().map(String::as_str),
+            Some("The Social Network (2010)"),
+            "{q}: {r:?}"
+        );
+    }
+    let r = search(&server, "pacino").await;
+    for title in ["The Godfather (1972)", "The Godfather: Part II (1974)"] {
+        assert!(r.iter().take(3).any(|t| t == title), "{title}: {r:?}");
+    }
+    let r = search(&server, "marlon brndo").await;
+    assert_eq!(
+        r.first().map(String::as_str),
+        Some("The Godfather (1972)"),
+        "{r:?}"
+    );
+
+    let details = |id: &'static str| {
+        let url = server.url(&format!("/api/v1/titles/{id}"));
+        async move {
+            reqwest::get(url)
+                .await
+                .expect("sent")
+                .json::<TitleDetails>()
+                .await
+                .expect("details")
+        }
+    };
+    assert_eq!(
+        details("ml-80463").await.cast,
+        ["Jesse Eisenberg", "Andrew Garfield"],
+        "in billing order"
+    );
+    assert!(details("ml-1").await.cast.is_empty(), "no credits, no cast");
+}
+
+#[tokio::test]
 async fn fts_syntax_and_sql_in_queries_are_just_text() {
     let server = catalog_server().await;
     for q in [

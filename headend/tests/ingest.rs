@@ -528,6 +528,7 @@ fn sample_catalog_imports_movielens_metadata() {
     let db = Db::open(&config.db_path()).expect("db");
     let master = MasterKey::load_or_create(&config.master_key_path()).expect("master");
     let opts = sample::SampleOptions {
+        cast: None,
         videos: 2,
         seconds: 2,
         movies,

@@ -27,6 +27,10 @@ pub struct TitleDetails {
     pub synopsis: String,
     /// Free-text tags viewers gave it.
     pub tags: Vec<String>,
+    /// Who is in it, in billing order (empty when the catalog has no
+    /// credits for it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cast: Vec<String>,
     /// The media asset that plays it, when one is published.
     pub asset_id: Option<String>,
     /// Running time in seconds, when an asset is published.

@@ -1,4 +1,4 @@
-//! Catalog titles and their tags.
+//! Catalog titles, their tags and their cast.
 
 use rusqlite::{Connection, params};
 
@@ -48,6 +48,34 @@ pub fn upsert(conn: &mut Connection, titles: &[NewTitle]) -> Result<(), DbError>
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Replaces the cast of each title given (names in billing order). Titles
+/// not in the catalog are skipped; returns how many were given cast.
+pub fn replace_cast(
+    conn: &mut Connection,
+    cast: &[(String, Vec<String>)],
+) -> Result<usize, DbError> {
+    let tx = conn.transaction()?;
+    let mut done = 0;
+    {
+        let mut known = tx.prepare("SELECT 1 FROM titles WHERE id = ?1")?;
+        let mut clear = tx.prepare("DELETE FROM title_cast WHERE title_id = ?1")?;
+        let mut add =
+            tx.prepare("INSERT INTO title_cast (title_id, position, name) VALUES (?1, ?2, ?3)")?;
+        for (title_id, names) in cast {
+            if !known.exists([title_id])? {
+                continue;
+            }
+            clear.execute([title_id])?;
+            for (position, name) in names.iter().enumerate() {
+                add.execute(params![title_id, position as i64, name])?;
+            }
+            done += 1;
+        }
+    }
+    tx.commit()?;
+    Ok(done)
 }
 
 /// Number of catalog titles.

@@ -215,6 +215,31 @@ const MIGRATIONS: &[M<'static>] = &[
     );
     "#,
     ),
+    // Cast, in billing order, and a `cast` column in the search index. An
+    // FTS5 table cannot gain a column, so the index is made anew and
+    // refilled from the catalog (no title has cast yet).
+    M::up(
+        r#"
+    CREATE TABLE title_cast (
+        title_id TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name     TEXT NOT NULL,
+        PRIMARY KEY (title_id, position)
+    );
+    DROP TABLE title_search_vocab;
+    DROP TABLE title_search;
+    CREATE VIRTUAL TABLE title_search USING fts5(
+        title_id UNINDEXED, name, tags, genres, synopsis, cast,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE VIRTUAL TABLE title_search_vocab USING fts5vocab(title_search, 'row');
+    INSERT INTO title_search (title_id, name, tags, genres, synopsis, cast)
+      SELECT t.id, t.name,
+             COALESCE((SELECT group_concat(tag, ' ') FROM title_tags g WHERE g.title_id = t.id), ''),
+             replace(t.genres, '|', ' '), t.synopsis, ''
+      FROM titles t;
+    "#,
+    ),
 ];
 
 /// A pool of connections to the headend database.
@@ -269,6 +294,31 @@ mod tests {
         Migrations::from_slice(MIGRATIONS)
             .validate()
             .expect("migrations apply to an empty database");
+    }
+
+    #[test]
+    fn a_catalog_indexed_before_cast_existed_is_still_found_after_the_migration() {
+        let mut conn = rusqlite::Connection::open_in_memory().expect("db");
+        let migrations = Migrations::from_slice(MIGRATIONS);
+        migrations
+            .to_version(&mut conn, MIGRATIONS.len() - 1)
+            .expect("the schema before cast");
+        conn.execute_batch(
+            "INSERT INTO titles (id, name, genres) VALUES ('ml-1', 'Toy Story', 'Animation');
+             INSERT INTO title_tags (title_id, tag) VALUES ('ml-1', 'pixar');
+             INSERT INTO title_search (title_id, name, tags, genres, synopsis)
+               VALUES ('ml-1', 'Toy Story', 'pixar', 'Animation', '');",
+        )
+        .expect("a catalog");
+        migrations.to_latest(&mut conn).expect("migrates");
+        let found: String = conn
+            .query_row(
+                "SELECT title_id FROM title_search WHERE title_search MATCH 'pixar'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("still indexed");
+        assert_eq!(found, "ml-1");
     }
 
     #[test]

@@ -121,11 +121,19 @@ async fn details(
             .query_map([&id], |r| r.get(0))
             .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
             .map_err(crate::db::DbError::from)?;
+        let mut stmt = conn
+            .prepare_cached("SELECT name FROM title_cast WHERE title_id = ?1 ORDER BY position")
+            .map_err(crate::db::DbError::from)?;
+        let cast = stmt
+            .query_map([&id], |r| r.get(0))
+            .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
+            .map_err(crate::db::DbError::from)?;
         Ok(TitleDetails {
             age_rating: age_rating(&summary.genres).to_owned(),
             summary,
             synopsis,
             tags,
+            cast,
             asset_id,
             duration_s,
         })

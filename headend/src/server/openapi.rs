@@ -84,6 +84,7 @@ pub fn document() -> &'static Value {
                         "poster": {"type": "string"}}},
                     "TitleDetails": {"allOf": [{"$ref": "#/components/schemas/TitleSummary"}, {"type": "object", "properties": {
                         "synopsis": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
+                        "cast": {"type": "array", "items": {"type": "string"}, "description": "In billing order; absent without credits"},
                         "asset_id": {"type": "string", "nullable": true}, "duration_s": {"type": "number", "nullable": true},
                         "age_rating": {"type": "string", "enum": ["All", "12", "16"]}}}]},
                     "TitleList": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/TitleSummary"}}}},

@@ -150,6 +150,8 @@ impl From<&Details> for TitleDetails {
             summary: TitleSummary::from(&d.tile),
             synopsis: d.synopsis.clone(),
             tags: d.tags.clone(),
+            // Not carried over D-Bus yet: the details screen does not show it.
+            cast: Vec::new(),
             asset_id: None,
             duration_s: (d.duration_s > 0.0).then_some(d.duration_s),
             age_rating: d.age_rating.clone(),
