@@ -286,6 +286,53 @@ fn ok_opens_details_and_play_starts_playback() {
 }
 
 #[test]
+fn details_name_the_cast_between_synopsis_and_tags_without_overlap() {
+    for size in [HD, FHD] {
+        let (mut app, _) = at_home(size);
+        press(&mut app, &[Key::Right, Key::Ok]);
+        let Update::Details {
+            mut details,
+            similar,
+        } = fixtures::details(2)
+        else {
+            unreachable!("fixtures::details is details")
+        };
+        details.cast = vec!["Jesse Eisenberg".into(), "Andrew Garfield".into()];
+        // Long enough to fill every line the synopsis may have.
+        details.synopsis = (0..400)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        app.update(Update::Details { details, similar });
+        let cast = text_rect(&app, "With Jesse Eisenberg, Andrew Garfield");
+        let tags = text_rect(&app, "Tags: remote, television");
+        let synopsis = text_rect(&app, "w0 w1 w2");
+        assert!(cast.top_left.y > synopsis.top_left.y);
+        assert!(
+            cast.top_left.y + cast.size.height as i32 <= tags.top_left.y,
+            "{size:?}: {cast:?} runs into {tags:?}"
+        );
+        let texts = app.scene().texts();
+        let synopsis_lines: Vec<Rectangle> = texts
+            .iter()
+            .filter(|t| t.starts_with('w') && t[1..].starts_with(|c: char| c.is_ascii_digit()))
+            .filter_map(|t| app.scene().find_text(t))
+            .map(|n| n.rect())
+            .collect();
+        assert!(synopsis_lines.len() >= 3, "{texts:?}");
+        let last_synopsis_line = synopsis_lines
+            .iter()
+            .map(|r| r.top_left.y + r.size.height as i32)
+            .max()
+            .unwrap_or(0);
+        assert!(
+            last_synopsis_line <= cast.top_left.y,
+            "{size:?}: the synopsis runs into the cast"
+        );
+    }
+}
+
+#[test]
 fn continue_watching_offers_resume_from_the_saved_point() {
     let (mut app, _) = at_home(HD);
     press(&mut app, &[Key::Down, Key::Ok]);

@@ -191,12 +191,13 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             let d = catalog.details(id).await?;
             let similar = catalog.similar(id).await?;
             let text = format!(
-                "{} ({})\n{}\nGenres: {}\nTags: {}\nSimilar:\n{}",
+                "{} ({})\n{}\nGenres: {}\nTags: {}\nCast: {}\nSimilar:\n{}",
                 d.tile.name,
                 d.tile.year,
                 d.synopsis,
                 d.tile.genres.join(", "),
                 d.tags.join(", "),
+                d.cast.join(", "),
                 tiles_text(&similar)
             );
             out.show(json!({"details": d, "similar": similar}), text);

@@ -65,6 +65,10 @@ pub struct Details {
     pub duration_s: f64,
     /// Age rating (`All`, `12`, `16`).
     pub age_rating: String,
+    /// Who is in it, in billing order (empty without credits). Defaulted,
+    /// so that details cached before it existed still read.
+    #[serde(default)]
+    pub cast: Vec<String>,
 }
 
 impl From<&TitleSummary> for Tile {
@@ -99,6 +103,7 @@ impl From<&TitleDetails> for Details {
             tags: d.tags.clone(),
             duration_s: d.duration_s.unwrap_or(0.0),
             age_rating: d.age_rating.clone(),
+            cast: d.cast.clone(),
         }
     }
 }
@@ -150,8 +155,7 @@ impl From<&Details> for TitleDetails {
             summary: TitleSummary::from(&d.tile),
             synopsis: d.synopsis.clone(),
             tags: d.tags.clone(),
-            // Not carried over D-Bus yet: the details screen does not show it.
-            cast: Vec::new(),
+            cast: d.cast.clone(),
             asset_id: None,
             duration_s: (d.duration_s > 0.0).then_some(d.duration_s),
             age_rating: d.age_rating.clone(),

@@ -177,11 +177,9 @@ impl Screen for DetailsScreen {
             Some(d) => {
                 let font = Font::Body.mono(theme);
                 let line_h = font.character_size.height as i32 + theme.px(2);
-                for line in text::wrap(
-                    &d.synopsis,
-                    text::chars_that_fit(font, width),
-                    SYNOPSIS_LINES,
-                ) {
+                // A cast line takes the synopsis's last line.
+                let lines = SYNOPSIS_LINES - usize::from(!d.cast.is_empty());
+                for line in text::wrap(&d.synopsis, text::chars_that_fit(font, width), lines) {
                     scene.push(Node::text(
                         theme,
                         Point::new(x, y),
@@ -191,6 +189,17 @@ impl Screen for DetailsScreen {
                         width,
                     ));
                     y += line_h;
+                }
+                if !d.cast.is_empty() {
+                    let cast = format!("With {}", d.cast.join(", "));
+                    scene.push(Node::text(
+                        theme,
+                        Point::new(x, theme.px(240)),
+                        &cast,
+                        Font::Small,
+                        theme::TEXT,
+                        width,
+                    ));
                 }
                 if !d.tags.is_empty() {
                     let tags = format!("Tags: {}", d.tags.join(", "));
