@@ -182,12 +182,7 @@ fn fbdev_present() {
 /// pages at the fork, and this process holds frame buffers of its own.)
 fn binary_peak_rss() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let updates = dir.path().join("updates.json");
-    std::fs::write(
-        &updates,
-        serde_json::to_vec(&start_updates()).expect("updates serialise"),
-    )
-    .expect("write");
+    let updates = fixtures::updates_file(dir.path(), &start_updates());
     let mut child = Process::new(env!("CARGO_BIN_EXE_ottbox-ui"))
         .arg("--headless")
         .arg(dir.path().join("frames"))

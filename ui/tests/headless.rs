@@ -73,12 +73,7 @@ fn a_scripted_run_writes_screenshots_whose_pixels_show_the_focus() {
 #[test]
 fn the_binary_replays_updates_runs_keys_and_prints_commands() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let updates_file = dir.path().join("updates.json");
-    std::fs::write(
-        &updates_file,
-        serde_json::to_string(&updates()).expect("json"),
-    )
-    .expect("write");
+    let updates_file = fixtures::updates_file(dir.path(), &updates());
     let shots = dir.path().join("shots");
     let output = Process::new(env!("CARGO_BIN_EXE_ottbox-ui"))
         .arg("--headless")

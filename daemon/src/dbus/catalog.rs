@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use ottbox_protocol::dbus::{CATALOG_PATH, Details, Error, HomeView, Tile};
 use tokio::sync::watch;
-use zbus::object_server::SignalEmitter;
+use zbus::object_server::{InterfaceRef, SignalEmitter};
 use zbus::{Connection, interface};
 
-use super::{catalog_error, changed};
+use super::{catalog_error, changed, on_change};
 use crate::Core;
 
 /// The interface object.
@@ -70,28 +70,23 @@ impl CatalogIface {
 /// Emits `PropertiesChanged` for `Offline` and `RowsChanged` for new rows.
 pub(super) fn forward(
     conn: Connection,
-    mut offline: watch::Receiver<bool>,
+    offline: watch::Receiver<bool>,
     mut rows: watch::Receiver<u64>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let mut stop = shutdown.clone();
-    let c = conn.clone();
-    tokio::spawn(async move {
-        while changed(&mut offline, &mut stop).await {
-            let Ok(iface) = c
-                .object_server()
-                .interface::<_, CatalogIface>(CATALOG_PATH)
-                .await
-            else {
-                return;
-            };
+    on_change(
+        conn.clone(),
+        CATALOG_PATH,
+        offline,
+        shutdown.clone(),
+        |iface: InterfaceRef<CatalogIface>| async move {
             let _ = iface
                 .get()
                 .await
                 .offline_changed(iface.signal_emitter())
                 .await;
-        }
-    });
+        },
+    );
     let mut stop = shutdown;
     tokio::spawn(async move {
         while changed(&mut rows, &mut stop).await {

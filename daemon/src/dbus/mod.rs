@@ -79,6 +79,31 @@ async fn changed<T>(rx: &mut watch::Receiver<T>, shutdown: &mut watch::Receiver<
     }
 }
 
+/// After every change of `rx`, until shutdown, runs `emit` on the
+/// interface served at `path`: how a watched value becomes a change signal
+/// (`emit` calls the property's generated `*_changed`).
+fn on_change<I, T, F, Fut>(
+    conn: Connection,
+    path: &'static str,
+    mut rx: watch::Receiver<T>,
+    mut shutdown: watch::Receiver<bool>,
+    emit: F,
+) where
+    I: zbus::object_server::Interface,
+    T: Send + Sync + 'static,
+    F: Fn(zbus::object_server::InterfaceRef<I>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        while changed(&mut rx, &mut shutdown).await {
+            let Ok(iface) = conn.object_server().interface::<_, I>(path).await else {
+                return;
+            };
+            emit(iface).await;
+        }
+    });
+}
+
 /// The D-Bus error for a headend refusal.
 fn headend_error(e: &HeadendError) -> Error {
     let text = e.to_string();

@@ -11,8 +11,9 @@ use ottbox_protocol::dbus::{Error, PLAYER_PATH};
 use tokio::sync::watch;
 use zbus::Connection;
 use zbus::interface;
+use zbus::object_server::InterfaceRef;
 
-use super::{account_error, catalog_error, changed, headend_error};
+use super::{account_error, catalog_error, changed, headend_error, on_change};
 use crate::Core;
 use crate::playback::session::Command;
 use crate::player::{PlayerError, PlayerStatus};
@@ -272,25 +273,22 @@ fn player_error(e: PlayerError) -> Error {
 /// the warm titles are forgotten.
 pub(super) fn forward_prefetched(
     conn: Connection,
-    mut warm: watch::Receiver<u64>,
-    mut shutdown: watch::Receiver<bool>,
+    warm: watch::Receiver<u64>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    tokio::spawn(async move {
-        while changed(&mut warm, &mut shutdown).await {
-            let Ok(iface) = conn
-                .object_server()
-                .interface::<_, PlayerIface>(PLAYER_PATH)
-                .await
-            else {
-                return;
-            };
+    on_change(
+        conn,
+        PLAYER_PATH,
+        warm,
+        shutdown,
+        |iface: InterfaceRef<PlayerIface>| async move {
             let _ = iface
                 .get()
                 .await
                 .prefetched_changed(iface.signal_emitter())
                 .await;
-        }
-    });
+        },
+    );
 }
 
 /// Emits `PropertiesChanged` for the player's properties that changed.
