@@ -7,7 +7,8 @@
 //! sees the OSD, turns English subtitles on from it and sees them, and goes
 //! back. Screenshots taken on the way are compared
 //! with the goldens in `tests/golden/` (see `ottbox_e2e::golden`;
-//! `OTTBOX_BLESS=1` rewrites them).
+//! `OTTBOX_BLESS=1` rewrites them). A second walk checks that the titles
+//! the box prefetched while idle carry their mark on the home screen.
 
 #[path = "../../daemon/tests/common/mod.rs"]
 mod common;
@@ -16,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Bus, Daemon, Headend, LONG_MEDIA, eventually, session_proxy};
+use common::{Bus, Daemon, Headend, LONG_MEDIA, eventually, log_in, player_proxy, session_proxy};
 use ottbox_e2e::golden::{self, Mask, Tolerance};
 use ottbox_headend::db::catalog::{self, NewTitle};
 
@@ -267,6 +268,54 @@ async fn a_viewer_signs_in_browses_searches_plays_and_goes_back_on_screen() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     eprintln!("all in {:?}", started.elapsed());
+}
+
+/// The mark's colour (`ottbox_ui::theme::INSTANT`), exactly: nothing else
+/// on the home screen is drawn in it.
+const INSTANT: [u8; 3] = [46, 160, 67];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn titles_the_box_made_ready_while_idle_are_marked_on_home() {
+    let ui = ottbox_e2e::binary("ottbox-ui");
+    ottbox_e2e::binary("ottboxd");
+    let headend = Headend::start_with_media_and_cdn(|_| {}).await;
+    let bus = Bus::open();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _daemon = Daemon::start_with(
+        &bus,
+        &headend.url(),
+        &dir.path().join("state"),
+        &[("OTTBOX_PREFETCH_TITLES", "2")],
+    )
+    .await;
+    let conn = bus.connect().await;
+    log_in(&conn, &headend).await;
+    let player = player_proxy(&conn).await;
+    let ready = eventually(60, "titles prefetched after login", || async {
+        Some(player.prefetched().await.ok()?).filter(|r| !r.is_empty())
+    })
+    .await;
+
+    let shots = dir.path().join("shots");
+    let output = Command::new(&ui)
+        .arg("--headless")
+        .arg(&shots)
+        .args(["--size", "1280x720", "--until-timeout", "30"])
+        .args(["--bus-address", &bus.address])
+        .args(["--keys", "until:\"Popular on ottbox\" shot:home"])
+        .output()
+        .expect("ottbox-ui");
+    assert!(
+        output.status.success(),
+        "ottbox-ui failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let home = golden::Rgb::read(&shots.join("home.png")).expect("home shot");
+    let marked = home.pixels.chunks(3).filter(|p| *p == INSTANT).count();
+    assert!(
+        marked > 100,
+        "{ready:?} are ready, yet {marked} pixels of the home screen carry the mark"
+    );
 }
 
 #[test]
