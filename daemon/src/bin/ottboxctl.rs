@@ -116,6 +116,13 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     let session = Session1Proxy::new(&conn).await?;
     let catalog = Catalog1Proxy::new(&conn).await?;
     let player = Player1Proxy::new(&conn).await?;
+    // Statuses are read from the daemon, not from the proxy's cache: the
+    // cache follows PropertiesChanged signals, and a status read the moment
+    // State says `ended` could otherwise show an ad's edge from before.
+    let player_now = Player1Proxy::builder(&conn)
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await?;
     let out = Output { json: args.json };
     match &args.command {
         Command::Login { timeout } => {
@@ -159,7 +166,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                 "login": session.state().await?,
                 "offline": catalog.offline().await?,
             });
-            v["playback"] = playback(&player).await?;
+            v["playback"] = playback(&player_now).await?;
             let text = format!(
                 "login {}, {}\n{}",
                 v["login"].as_str().unwrap_or_default(),
@@ -243,7 +250,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             let timed_out = tokio::time::timeout(Duration::from_secs(*wait), over)
                 .await
                 .is_err();
-            let mut v = playback(&player).await?;
+            let mut v = playback(&player_now).await?;
             v["ad_breaks_seen"] = json!(seen);
             out.show(v.clone(), playback_text(&v));
             if timed_out {
