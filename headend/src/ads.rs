@@ -101,7 +101,11 @@ pub fn vmap(breaks: &[Break]) -> String {
 pub fn vast(ads: &[Ad]) -> String {
     let mut out = String::from("<VAST version=\"4.1\" xmlns=\"http://www.iab.com/VAST\">\n");
     for (n, ad) in ads.iter().enumerate() {
-        let t = |event: &str| format!("<![CDATA[{}&e={event}]]>", ad.tracking);
+        // `[CACHEBUSTING]`: the player puts a number there that is new for
+        // each beacon and the same on every resend of it, so the tracking
+        // endpoint counts a beacon once however often a lost reply makes
+        // the player send it.
+        let t = |event: &str| format!("<![CDATA[{}&e={event}&cb=[CACHEBUSTING]]]>", ad.tracking);
         let tracking: String = TRACKING_EVENTS
             .iter()
             .map(|e| format!("            <Tracking event=\"{e}\">{}</Tracking>\n", t(e)))
@@ -112,7 +116,7 @@ pub fn vast(ads: &[Ad]) -> String {
             .map(|u| format!("            <MediaFile delivery=\"streaming\" type=\"application/dash+xml\" width=\"1280\" height=\"720\"><![CDATA[{u}]]></MediaFile>\n"))
             .unwrap_or_default();
         out.push_str(&format!(
-            "<Ad id=\"{id}\" sequence=\"{seq}\">\n  <InLine>\n    <AdSystem version=\"1\">ottbox</AdSystem>\n    <AdServingId>{id}-{seq}</AdServingId>\n    <AdTitle>{id}</AdTitle>\n    <Impression id=\"{id}-imp\">{imp}</Impression>\n    <Error><![CDATA[{tracking_base}&e=error&code=[ERRORCODE]]]></Error>\n    <Creatives>\n      <Creative id=\"{id}-c\" adId=\"{id}\" sequence=\"1\">\n        <UniversalAdId idRegistry=\"ottbox\">{id}</UniversalAdId>\n        <Linear>\n          <Duration>{dur}</Duration>\n          <TrackingEvents>\n{tracking}          </TrackingEvents>\n          <MediaFiles>\n            <MediaFile delivery=\"streaming\" type=\"application/x-mpegURL\" width=\"1280\" height=\"720\"><![CDATA[{hls}]]></MediaFile>\n{dash}          </MediaFiles>\n        </Linear>\n      </Creative>\n    </Creatives>\n  </InLine>\n</Ad>\n",
+            "<Ad id=\"{id}\" sequence=\"{seq}\">\n  <InLine>\n    <AdSystem version=\"1\">ottbox</AdSystem>\n    <AdServingId>{id}-{seq}</AdServingId>\n    <AdTitle>{id}</AdTitle>\n    <Impression id=\"{id}-imp\">{imp}</Impression>\n    <Error><![CDATA[{tracking_base}&e=error&code=[ERRORCODE]&cb=[CACHEBUSTING]]]></Error>\n    <Creatives>\n      <Creative id=\"{id}-c\" adId=\"{id}\" sequence=\"1\">\n        <UniversalAdId idRegistry=\"ottbox\">{id}</UniversalAdId>\n        <Linear>\n          <Duration>{dur}</Duration>\n          <TrackingEvents>\n{tracking}          </TrackingEvents>\n          <MediaFiles>\n            <MediaFile delivery=\"streaming\" type=\"application/x-mpegURL\" width=\"1280\" height=\"720\"><![CDATA[{hls}]]></MediaFile>\n{dash}          </MediaFiles>\n        </Linear>\n      </Creative>\n    </Creatives>\n  </InLine>\n</Ad>\n",
             id = ad.id,
             seq = n + 1,
             imp = t("impression"),

@@ -17,11 +17,12 @@
 //! link.set_rate(None); // as fast as loopback goes
 //! link.set_up(false); // cut: connections drop, new ones are closed at once
 //! link.set_up(true);
+//! link.lose_replies(true); // requests arrive, their replies never do
 //! # Ok(()) }
 //! ```
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,6 +44,9 @@ struct Shaper {
     rate: AtomicU64,
     /// When the link has sent everything handed to it so far.
     free_at: Mutex<Instant>,
+    /// Whether replies are lost: a connection is closed the moment the
+    /// server answers, before the client has a byte of the answer.
+    lose_replies: AtomicBool,
 }
 
 impl Shaper {
@@ -82,6 +86,7 @@ impl Link {
         let shaper = Arc::new(Shaper {
             rate: AtomicU64::new(UNLIMITED),
             free_at: Mutex::new(Instant::now()),
+            lose_replies: AtomicBool::new(false),
         });
         let up = Arc::new(watch::Sender::new(true));
         let task = tokio::spawn(accept(listener, target, shaper.clone(), up.clone()));
@@ -110,6 +115,14 @@ impl Link {
     /// it back.
     pub fn set_up(&self, up: bool) {
         self.up.send_replace(up);
+    }
+
+    /// Loses every reply (`true`): requests still reach the server, which
+    /// acts on them, but each connection is closed as soon as the server
+    /// answers, so the client never learns that it did. What a radio link
+    /// dropping out mid-request does; `false` brings replies back.
+    pub fn lose_replies(&self, lose: bool) {
+        self.shaper.lose_replies.store(lose, Ordering::Relaxed);
     }
 }
 
@@ -164,6 +177,9 @@ async fn relay(
             let n = server_read.read(&mut buf).await?;
             if n == 0 {
                 return client_write.shutdown().await;
+            }
+            if shaper.lose_replies.load(Ordering::Relaxed) {
+                return Ok(());
             }
             shaper.admit(n).await;
             client_write.write_all(&buf[..n]).await?;
@@ -224,6 +240,41 @@ mod tests {
             "{:?}",
             t0.elapsed()
         );
+    }
+
+    #[tokio::test]
+    async fn a_lost_reply_reaches_the_server_but_not_the_client() {
+        // A server that records what it is sent, then answers.
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let target = listener.local_addr().expect("addr");
+        let (got, mut received) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let got = got.clone();
+                tokio::spawn(async move {
+                    let mut byte = [0_u8; 1];
+                    if s.read_exact(&mut byte).await.is_ok() {
+                        let _ = got.send(byte[0]);
+                        let _ = s.write_all(b"ok").await;
+                    }
+                });
+            }
+        });
+        let link = Link::start(target).await.expect("link");
+        link.lose_replies(true);
+        let mut lost = TcpStream::connect(link.addr()).await.expect("connect");
+        lost.write_all(b"a").await.expect("request");
+        let mut reply = Vec::new();
+        let _ = lost.read_to_end(&mut reply).await;
+        assert!(reply.is_empty(), "{reply:?}");
+        assert_eq!(received.recv().await, Some(b'a'), "the server had it");
+
+        link.lose_replies(false);
+        let mut kept = TcpStream::connect(link.addr()).await.expect("connect");
+        kept.write_all(b"b").await.expect("request");
+        let mut reply = [0_u8; 2];
+        kept.read_exact(&mut reply).await.expect("the reply");
+        assert_eq!(&reply, b"ok");
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@
 //! - `yocto-crates [--check]`: the Yocto layer's crate list from Cargo.lock.
 //! - `cross aarch64|armv7`: the box's binaries for ARM, with their sizes.
 //! - `qemu`: boots the arm64 box in QEMU and runs the smoke scenario.
+//! - `flaky [--runs N] [--load]`: the tests again and again; which ever failed.
 //!
 //! `main` only parses arguments and dispatches; each command lives in its
 //! own module.
@@ -19,6 +20,7 @@ mod bench;
 mod cross;
 mod demo;
 mod demo_box;
+mod flaky;
 mod fuzz;
 mod headend;
 mod png;
@@ -74,6 +76,20 @@ enum Command {
     },
     /// Boot the arm64 box in QEMU and run the smoke scenario in the guest.
     Qemu,
+    /// Run the tests again and again (on a loaded machine with --load) and
+    /// print which ever failed: too long for CI.
+    Flaky {
+        /// How many runs of the suite.
+        #[arg(long, default_value_t = 10)]
+        runs: u32,
+        /// Keep every core busy beside the tests.
+        #[arg(long)]
+        load: bool,
+        /// `cargo test` arguments instead of `--workspace`, e.g. `-- -p
+        /// ottboxd --test playback`.
+        #[arg(last = true)]
+        cargo_args: Vec<String>,
+    },
     /// Run every cargo-fuzz target of the box's parsers (ottbox-formats) for a while.
     Fuzz {
         /// Seconds per target.
@@ -92,6 +108,11 @@ fn main() {
         Command::YoctoCrates { check } => yocto::run(check),
         Command::Cross { arch } => cross::run(arch),
         Command::Qemu => qemu::run(),
+        Command::Flaky {
+            runs,
+            load,
+            cargo_args,
+        } => flaky::run(runs, load, &cargo_args),
         Command::Fuzz { seconds } => setup::run().and_then(|()| fuzz::run(seconds)),
     };
     // The error chain, without a backtrace: these are messages for people.

@@ -7,9 +7,19 @@
 //! A 2xx answer delivers a beacon; a 4xx one drops it (the server will
 //! never take it, and retrying would block the ones behind); anything else
 //! is retried with backoff.
+//!
+//! Each beacon gets an id when it becomes due, written into its URL in
+//! place of the VAST `[CACHEBUSTING]` macro and queued with it, so every
+//! resend carries the same id. When the reply to a beacon is lost (the
+//! server counted it, the box never heard), the box sends it again: the
+//! headend's own tracking endpoint records an id once, so that resend is
+//! harmless. To a third-party tracker the promise is at-least-once: one
+//! that ignores the id may count such a beacon twice, which VAST prefers to
+//! losing it, and which only a reply lost in flight can cause.
 
 use std::sync::Arc;
 
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -49,10 +59,16 @@ impl Beacons {
         })
     }
 
-    /// Owes `urls`, durably.
+    /// Owes `urls`, durably, each with its own id.
     pub fn push(&self, urls: Vec<String>) -> Result<(), StoreError> {
         let at = now_s();
-        let beacons: Vec<Beacon> = urls.into_iter().map(|url| Beacon { url, at }).collect();
+        let beacons: Vec<Beacon> = urls
+            .into_iter()
+            .map(|url| Beacon {
+                url: with_id(&url, beacon_id()),
+                at,
+            })
+            .collect();
         self.queue.push_all(&beacons)
     }
 
@@ -89,6 +105,21 @@ impl Beacons {
         self.queue.remove(&taken.keys)?;
         Ok(taken.keys.len())
     }
+}
+
+/// The VAST macro a beacon's id goes in.
+const ID_MACRO: &str = "[CACHEBUSTING]";
+
+/// A new beacon id: 16 random decimal digits. VAST asks for at least 8
+/// there; 16 make two beacons of one playback (a few dozen) all but
+/// certain to differ.
+fn beacon_id() -> u64 {
+    rand::rng().random_range(1_000_000_000_000_000..10_000_000_000_000_000)
+}
+
+/// `url` with its `[CACHEBUSTING]` macro, if any, filled with `id`.
+fn with_id(url: &str, id: u64) -> String {
+    url.replace(ID_MACRO, &id.to_string())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +211,40 @@ mod tests {
             *asked.lock().expect("log"),
             ["/impression", "/refused", "/start"]
         );
+    }
+
+    #[tokio::test]
+    async fn every_resend_of_a_beacon_carries_the_id_it_was_given() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (url, asked) = ad_server(|_| 503);
+        let beacons = Beacons::new(
+            Store::open(dir.path()).expect("store"),
+            reqwest::Client::new(),
+        );
+        let macro_url = format!("{url}/t?e=start&cb={ID_MACRO}");
+        beacons
+            .push(vec![macro_url.clone(), macro_url])
+            .expect("push");
+        // The first beacon, tried twice, then dropped by hand to reach the
+        // second.
+        assert!(beacons.send_oldest().await.is_err());
+        assert!(beacons.send_oldest().await.is_err());
+        let first = beacons.queue.oldest::<Beacon>(1).expect("oldest");
+        beacons.queue.remove(&first.keys).expect("remove");
+        assert!(beacons.send_oldest().await.is_err());
+
+        let asked = asked.lock().expect("log").clone();
+        let ids: Vec<&str> = asked
+            .iter()
+            .map(|p| p.rsplit("cb=").next().expect("an id"))
+            .collect();
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 16 && id.bytes().all(|b| b.is_ascii_digit())),
+            "{asked:?}"
+        );
+        assert_eq!(ids[0], ids[1], "a resend is the same beacon");
+        assert_ne!(ids[1], ids[2], "another beacon is another id");
     }
 
     #[tokio::test]

@@ -240,7 +240,22 @@ const MIGRATIONS: &[M<'static>] = &[
       FROM titles t;
     "#,
     ),
+    // Beacons carry the id the box gave them (the VAST `[CACHEBUSTING]`
+    // macro): a resend after a lost reply is recorded once. Beacons from
+    // before, or from players that leave the macro alone, have none and
+    // are all kept (NULLs are distinct in a unique index).
+    M::up(
+        r#"
+    ALTER TABLE ad_events ADD COLUMN beacon_id TEXT;
+    CREATE UNIQUE INDEX ad_events_once ON ad_events(session_id, beacon_id);
+    "#,
+    ),
 ];
+
+/// How many migrations there were before cast was added (for the test of
+/// that migration).
+#[cfg(test)]
+const BEFORE_CAST: usize = 7;
 
 /// A pool of connections to the headend database.
 #[derive(Clone, Debug)]
@@ -301,7 +316,7 @@ mod tests {
         let mut conn = rusqlite::Connection::open_in_memory().expect("db");
         let migrations = Migrations::from_slice(MIGRATIONS);
         migrations
-            .to_version(&mut conn, MIGRATIONS.len() - 1)
+            .to_version(&mut conn, BEFORE_CAST)
             .expect("the schema before cast");
         conn.execute_batch(
             "INSERT INTO titles (id, name, genres) VALUES ('ml-1', 'Toy Story', 'Animation');

@@ -4,7 +4,11 @@
 //!   (empty for ad-free accounts). The session id is a random 128-bit
 //!   capability handed out with the playback session, as ad servers do,
 //!   so players need no bearer token here.
-//! - `GET /api/v1/ads/track?s=&b=&ad=&e=[&code=]`: a tracking beacon.
+//! - `GET /api/v1/ads/track?s=&b=&ad=&e=[&code=][&cb=]`: a tracking
+//!   beacon. `cb` is the beacon's id (the VAST `[CACHEBUSTING]` macro as
+//!   the player filled it): a beacon sent again with the same id, because
+//!   the reply to the first was lost, is answered as delivered and recorded
+//!   once.
 //! - `GET /api/v1/ads/events/{session}`: the beacons received, in order
 //!   (for operators and tests).
 
@@ -160,6 +164,14 @@ struct Beacon {
     ad: String,
     e: String,
     code: Option<String>,
+    cb: Option<String>,
+}
+
+impl Beacon {
+    /// The id the player gave this beacon, if it filled the macro in.
+    fn id(&self) -> Option<&str> {
+        self.cb.as_deref().filter(|cb| *cb != "[CACHEBUSTING]")
+    }
 }
 
 async fn track(
@@ -173,6 +185,7 @@ async fn track(
         || beacon.b.len() > 32
         || beacon.ad.len() > 64
         || beacon.code.as_ref().is_some_and(|c| c.len() > 16)
+        || beacon.cb.as_ref().is_some_and(|c| c.len() > 32)
     {
         return Err(HttpError::from_code(
             ErrorCode::InvalidRequest,
@@ -180,23 +193,34 @@ async fn track(
         ));
     }
     super::blocking(state, move |_, conn| {
-        let inserted = conn
-            .execute(
-                "INSERT INTO ad_events (session_id, break_id, ad_id, event, error_code, at_ms)
-                 SELECT id, ?2, ?3, ?4, ?5, ?6 FROM ad_sessions WHERE id = ?1",
-                params![
-                    beacon.s,
-                    beacon.b,
-                    beacon.ad,
-                    beacon.e,
-                    beacon.code,
-                    now_ms()
-                ],
+        let session: Option<String> = conn
+            .query_row(
+                "SELECT id FROM ad_sessions WHERE id = ?1",
+                [&beacon.s],
+                |r| r.get(0),
             )
+            .optional()
             .map_err(DbError::from)?;
-        if inserted == 0 {
+        if session.is_none() {
             return Err(unknown_session());
         }
+        // A beacon id seen before in this session is a resend: already
+        // counted, and answered as delivered so the player stops sending.
+        conn.execute(
+            "INSERT OR IGNORE INTO ad_events
+               (session_id, break_id, ad_id, event, error_code, at_ms, beacon_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                beacon.s,
+                beacon.b,
+                beacon.ad,
+                beacon.e,
+                beacon.code,
+                now_ms(),
+                beacon.id()
+            ],
+        )
+        .map_err(DbError::from)?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await
