@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use common::{Asset, TITLE, headend, logged_in_box, median};
 use ottbox_headend::cdn_edge::{CdnEdge, EdgeSpec, free_port};
 use ottbox_headend::config::{EdgeConfig, Scheme};
+use ottbox_protocol::dbus::PlayState;
 use ottboxd::Core;
 use ottboxd::config::ManifestChoice;
 use ottboxd::player::PlayerStatus;
@@ -113,7 +114,7 @@ async fn one_run(core: &Core, edges: &mut [CdnEdge], kill_at: f64) -> (f64, f64,
     let mut status = core.player.subscribe();
     core.player.play(TITLE, 0.0).await.expect("Play");
     let s = until(&mut status, |s| {
-        s.state == "playing" && s.engine.position_s >= kill_at
+        s.state == PlayState::Playing && s.engine.position_s >= kill_at
     })
     .await;
     let serving = edges
@@ -144,7 +145,7 @@ async fn until(
 ) -> PlayerStatus {
     loop {
         let s = status.borrow_and_update().clone();
-        assert_ne!(s.state, "error", "{}", s.last_error());
+        assert_ne!(s.state, PlayState::Error, "{}", s.last_error());
         if done(&s) {
             return s;
         }

@@ -26,6 +26,7 @@ use common::{Asset, TITLE, headend, logged_in_box, median};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use ottbox_headend::config::Scheme;
+use ottbox_protocol::dbus::PlayState;
 use ottboxd::Core;
 use ottboxd::config::ManifestChoice;
 
@@ -110,7 +111,7 @@ async fn ours(core: &Core) -> f64 {
     core.player.play(TITLE, 0.0).await.expect("Play");
     let ms = loop {
         let s = status.borrow_and_update().clone();
-        assert_ne!(s.state, "error", "{}", s.last_error());
+        assert_ne!(s.state, PlayState::Error, "{}", s.last_error());
         if let Some(ms) = s.engine.qoe.time_to_first_frame_ms {
             break ms;
         }

@@ -81,7 +81,7 @@ impl Core {
             config.cache.clone(),
         );
         let beacons = ads::beacons::Beacons::new(store.clone(), headend.http());
-        let engine = playback::session::Engine {
+        let engine = playback::context::Engine {
             headend: headend.clone(),
             account: account.clone(),
             store: store.clone(),

@@ -25,7 +25,8 @@ use crate::account::AccountError;
 use crate::catalog::{Catalog, resume};
 use crate::config::{Metered, PrefetchConfig};
 use crate::net::HeadendError;
-use crate::playback::session::{Engine, PlayError};
+use crate::playback::context::Engine;
+use crate::playback::error::PlayError;
 use crate::playback::warm::{self, Warm};
 use crate::player::Player;
 
@@ -126,7 +127,7 @@ impl Prefetcher {
                     if changed.is_err() {
                         return;
                     }
-                    let idle = is_idle(&player.borrow_and_update().state);
+                    let idle = player.borrow_and_update().state.is_over();
                     due = idle && busy;
                     busy = !idle;
                 }
@@ -198,7 +199,7 @@ impl Prefetcher {
     }
 
     fn player_idle(&self) -> bool {
-        is_idle(&self.player.status().state)
+        self.player.status().state.is_over()
     }
 
     async fn metered(&self) -> bool {
@@ -210,11 +211,6 @@ impl Prefetcher {
                 .unwrap_or(false),
         }
     }
-}
-
-/// Nothing plays, nor is about to.
-fn is_idle(state: &str) -> bool {
-    matches!(state, "stopped" | "ended" | "error")
 }
 
 /// Up to `n` distinct ids: the first of each row, then the second of
@@ -285,11 +281,5 @@ mod tests {
     fn a_title_in_two_rows_is_warmed_once() {
         let home = rows(&[&["a", "b"], &["a", "c"]]);
         assert_eq!(focus_order(&home, 3), ["a", "b", "c"]);
-    }
-
-    #[test]
-    fn only_a_stopped_player_is_idle() {
-        assert!(is_idle("stopped") && is_idle("ended") && is_idle("error"));
-        assert!(!is_idle("playing") && !is_idle("paused") && !is_idle("loading"));
     }
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use common::{
     Bus, Daemon, Headend, catalog_proxy, eventually, log_in, player_proxy, session_proxy,
 };
+use ottbox_protocol::dbus::LoginState;
 use rand::Rng;
 
 const KILLS: usize = 20;
@@ -73,7 +74,7 @@ async fn twenty_kill9s_lose_no_acknowledged_write() {
 
     // Every restart opened the store (restart() waits for the bus name) and
     // kept the account.
-    assert_eq!(session.state().await.expect("state"), "logged_in");
+    assert_eq!(session.state().await.expect("state"), LoginState::LoggedIn);
     let catalog = catalog_proxy(&conn).await;
     for (title, attempts) in &stops {
         // The last acknowledged stop, or a later one that landed just

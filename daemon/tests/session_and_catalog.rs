@@ -13,20 +13,20 @@ mod common;
 use std::time::Duration;
 
 use common::{Bus, Daemon, Headend, catalog_proxy, eventually, session_proxy};
-use ottbox_protocol::dbus::{Catalog1Proxy, Error, Session1Proxy};
+use ottbox_protocol::dbus::{Catalog1Proxy, Error, LoginState, Session1Proxy};
 use zbus::export::futures_core::Stream;
 
 /// Logs the daemon in through D-Bus, confirming on the page as a viewer.
 async fn login(session: &Session1Proxy<'_>, headend: &Headend) {
     let code = session.start_login().await.expect("StartLogin");
-    assert_eq!(session.state().await.expect("state"), "pending");
+    assert_eq!(session.state().await.expect("state"), LoginState::Pending);
     assert_eq!(session.user_code().await.expect("code"), code.user_code);
     assert!(code.qr_payload.contains(&code.user_code), "{code:?}");
     headend
         .confirm(&code.verification_uri, &code.user_code, "approve")
         .await;
     eventually(15, "logged_in", || async {
-        (session.state().await.ok()? == "logged_in").then_some(())
+        (session.state().await.ok()? == LoginState::LoggedIn).then_some(())
     })
     .await;
 }
@@ -41,7 +41,7 @@ async fn device_login_home_search_and_logout_through_dbus() {
     let session = session_proxy(&conn).await;
     let catalog = catalog_proxy(&conn).await;
 
-    assert_eq!(session.state().await.expect("state"), "logged_out");
+    assert_eq!(session.state().await.expect("state"), LoginState::LoggedOut);
     let err = catalog.home().await.expect_err("home needs an account");
     assert!(matches!(err, Error::NotLoggedIn(_)), "{err:?}");
 
@@ -98,7 +98,7 @@ async fn device_login_home_search_and_logout_through_dbus() {
     .await;
 
     session.logout().await.expect("logout");
-    assert_eq!(session.state().await.expect("state"), "logged_out");
+    assert_eq!(session.state().await.expect("state"), LoginState::LoggedOut);
     let err = catalog.home().await.expect_err("logged out");
     assert!(matches!(err, Error::NotLoggedIn(_)), "{err:?}");
 }
@@ -121,7 +121,7 @@ async fn the_access_token_is_refreshed_before_it_expires() {
             .await
             .expect("search with a refreshed token");
     }
-    assert_eq!(session.state().await.expect("state"), "logged_in");
+    assert_eq!(session.state().await.expect("state"), LoginState::LoggedIn);
     let log = std::fs::read_to_string(daemon.log_path()).expect("log");
     assert!(log.contains("tokens refreshed"), "{log}");
 }
@@ -146,7 +146,7 @@ async fn a_cold_start_offline_serves_home_from_cache_and_signals_the_return() {
     let catalog = catalog_proxy(&conn).await;
     assert_eq!(
         session.state().await.expect("state"),
-        "logged_in",
+        LoginState::LoggedIn,
         "no new login"
     );
     let offline_home = catalog.home().await.expect("home from cache");
@@ -197,7 +197,7 @@ async fn a_declined_login_says_why() {
         .confirm(&code.verification_uri, &code.user_code, "deny")
         .await;
     eventually(15, "logged_out after deny", || async {
-        (session.state().await.ok()? == "logged_out").then_some(())
+        (session.state().await.ok()? == LoginState::LoggedOut).then_some(())
     })
     .await;
     let why = session.last_error().await.expect("last error");

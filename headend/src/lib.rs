@@ -8,9 +8,18 @@
 //!   (Shaka Packager with raw keys), published atomically to the origin.
 //! - [`keystore`]: per-asset content keys, sealed at rest under a master key.
 //! - [`server`]: the HTTP face: the origin (byte ranges, MIME types, cache
-//!   headers, ETags) and the ClearKey license server, which releases keys
-//!   only to valid tokens of entitled accounts in licensed regions.
-//! - [`db`]: SQLite storage with migrations in code.
+//!   headers, ETags), the ClearKey license server (keys only for valid
+//!   tokens of entitled accounts in licensed regions), device login
+//!   (RFC 8628), catalog, search, recommendations, playback sessions with
+//!   CDN steering, viewing events, ads (VMAP/VAST and beacons).
+//! - [`db`]: SQLite storage with migrations in code; [`auth`], [`tokens`],
+//!   [`devices`]: accounts, bearer tokens, the device CA; [`search`],
+//!   [`reco`]: full-text search and recommendations; [`ads`]: ad plans.
+//! - [`cdn_edge`]: nginx caching edges in front of the origin; [`link`]: an
+//!   emulated network link (rate, cuts, lost replies) for tests and
+//!   benches; [`tls`]: the development PKI.
+//! - [`sample`], [`poster`], [`tools`]: the demo catalog, posters, and the
+//!   packaging tools' whereabouts.
 //!
 //! The binary `ottbox-headend` only parses arguments and calls into here.
 

@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use ottbox_protocol::catalog::{TitleDetails, TitleList, TitleSummary};
 use ottbox_protocol::dbus::{
-    Catalog1Proxy, Error, LoginState as DbusLogin, Player1Proxy, Session1Proxy, Tile,
+    Catalog1Proxy, Error, LoginState as DbusLogin, PlayState as DbusPlayState, Player1Proxy,
+    Session1Proxy, Tile,
 };
 use tokio::sync::mpsc;
 use zbus::export::futures_core::Stream;
@@ -221,7 +222,7 @@ async fn session(
         Ok(s) => s,
         Err(e) => return lost(e),
     };
-    if !send(Update::DaemonBack) || !send(login_update(&state)) {
+    if !send(Update::DaemonBack) || !send(login_update(state)) {
         return Outcome::UiClosed;
     }
     let player_interface = player.inner().interface().to_owned();
@@ -266,7 +267,9 @@ async fn session(
                 execute(&session, &catalog, &player, gate, command).await
             }
             Some(change) = next(&mut login_changes) => {
-                let state = change.get().await.unwrap_or_default();
+                let Ok(state) = change.get().await else {
+                    continue;
+                };
                 // The stream begins with the value reported above: saying
                 // `logged_out` twice would make the UI ask for a second
                 // code, which replaces the first while the viewer may be
@@ -275,9 +278,9 @@ async fn session(
                 // pending → logged out: a fresh one is asked for); a new
                 // code comes with the StartLogin reply.
                 let changed = state != last_state;
-                last_state.clone_from(&state);
-                (changed && DbusLogin::parse(&state) != Some(DbusLogin::Pending))
-                    .then(|| login_update(&state))
+                last_state = state;
+                (changed && state != DbusLogin::Pending)
+                    .then(|| login_update(state))
                     .into_iter()
                     .collect()
             }
@@ -324,11 +327,11 @@ async fn session(
     }
 }
 
-fn login_update(state: &str) -> Update {
+fn login_update(state: DbusLogin) -> Update {
     Update::Login {
-        login: match DbusLogin::parse(state) {
-            Some(DbusLogin::LoggedIn) => LoginState::LoggedIn,
-            _ => LoginState::LoggedOut,
+        login: match state {
+            DbusLogin::LoggedIn => LoginState::LoggedIn,
+            DbusLogin::LoggedOut | DbusLogin::Pending => LoginState::LoggedOut,
         },
     }
 }
@@ -362,7 +365,8 @@ fn list(tiles: &[Tile]) -> TitleList {
 
 /// Player properties whose change the UI shows (not the QoE, decoder or
 /// edge, which change without anything on screen to redraw).
-const SHOWN: [&str; 15] = [
+const SHOWN: [&str; 16] = [
+    "Playback",
     "State",
     "Title",
     "Position",
@@ -442,7 +446,7 @@ impl StatusReader<'_> {
         fn get<T: TryFrom<zbus::OwnedVariant>>(v: Option<zbus::OwnedVariant>) -> Option<T> {
             v.and_then(|v| T::try_from(v).ok())
         }
-        let state: String = get(take("State"))?;
+        let state = DbusPlayState::parse(&get::<String>(take("State"))?)?;
         let title_id: String = get(take("Title")).unwrap_or_default();
         let title = if title_id.is_empty() {
             String::new()
@@ -465,12 +469,12 @@ impl StatusReader<'_> {
             seconds_left: get(take("AdRemaining")).unwrap_or(0.0),
         });
         Some(PlayerStatus {
-            state: match state.as_str() {
-                "playing" => PlayState::Playing,
-                "paused" => PlayState::Paused,
-                "loading" | "buffering" => PlayState::Buffering,
-                "error" => PlayState::Error,
-                _ => PlayState::Stopped,
+            state: match state {
+                DbusPlayState::Playing => PlayState::Playing,
+                DbusPlayState::Paused => PlayState::Paused,
+                DbusPlayState::Loading | DbusPlayState::Buffering => PlayState::Buffering,
+                DbusPlayState::Error => PlayState::Error,
+                DbusPlayState::Stopped | DbusPlayState::Ended => PlayState::Stopped,
             },
             title,
             position_s: get(take("Position")).unwrap_or(0.0),
@@ -486,6 +490,7 @@ impl StatusReader<'_> {
             subtitle_languages: get(take("SubtitleLanguages")).unwrap_or_default(),
             subtitles: get(take("Subtitles")).unwrap_or_default(),
             subtitle_text: get(take("SubtitleText")).unwrap_or_default(),
+            playback: get(take("Playback")).unwrap_or(0),
         })
     }
 }
@@ -534,7 +539,13 @@ async fn execute(
                 Err(e) => vec![error(&e)],
             }
         }
-        Command::Play { title_id, from_s } => done(player.play(&title_id, from_s).await),
+        Command::Play { title_id, from_s } => match player.play(&title_id, from_s).await {
+            Ok(playback) => {
+                gate.started(playback);
+                Vec::new()
+            }
+            Err(e) => vec![error(&e)],
+        },
         Command::Pause => done(player.pause().await),
         Command::Resume => done(player.resume().await),
         Command::Seek { position_s } => done(player.seek(position_s).await),
@@ -546,8 +557,9 @@ async fn execute(
             );
             // A preview that cannot play (not in the plan, blocked here)
             // leaves the hero's window dark: no banner while browsing.
-            if let Err(e) = player.preview(&title_id, rect.x, rect.y, w, h).await {
-                eprintln!("ottbox-ui: no preview of {title_id}: {e}");
+            match player.preview(&title_id, rect.x, rect.y, w, h).await {
+                Ok(playback) => gate.started(playback),
+                Err(e) => eprintln!("ottbox-ui: no preview of {title_id}: {e}"),
             }
             Vec::new()
         }

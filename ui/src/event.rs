@@ -107,6 +107,11 @@ pub struct PlayerStatus {
     /// between cues: the OSD draws it over the picture.
     #[serde(default)]
     pub subtitle_text: String,
+    /// The daemon's id of the playback this status is of (`Playback`;
+    /// 0 when unknown): how the link tells a status of the playback it
+    /// asked for from a late one of the playback before.
+    #[serde(default)]
+    pub playback: u64,
 }
 
 /// An error the viewer should see: a stable code and the daemon's sentence.

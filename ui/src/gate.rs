@@ -11,11 +11,15 @@
 //! - after `Preview(X)` the statuses of `X` are tagged
 //!   [`PlayerStatus::preview`], which the player screen never takes;
 //! - after `Play(X)` only statuses of `X` pass, untagged;
-//! - after `Stop` (or `StopPreview`) nothing passes until the next request.
+//! - after `Stop` (or `StopPreview`) nothing passes until the next request;
+//! - once `Play` or `Preview` has returned its playback id
+//!   ([`PlayerGate::started`]), only statuses carrying that id pass.
 //!
 //! So a preview's status that arrives after the viewer pressed Play (its
 //! `playing`, then the `stopped` of the preview ending) can neither open
-//! nor close the full-screen player. The link reads each status after the
+//! nor close the full-screen player, even when the viewer plays the very
+//! title that was previewing: the id tells the two playbacks apart where
+//! the title cannot. The link reads each status after the
 //! call before it has returned (one `GetAll`, not a cache that may still
 //! hold the preview's values), so "after" is the daemon's order too.
 //!
@@ -43,6 +47,8 @@ pub enum Requested {
 #[derive(Debug, Clone, Default)]
 pub struct PlayerGate {
     requested: Requested,
+    /// The daemon's id of the playback requested, once its call returned.
+    playback: Option<u64>,
     max_height: u32,
     capped: bool,
     audio: Option<String>,
@@ -59,6 +65,14 @@ impl PlayerGate {
     /// The viewer's choices are kept.
     pub fn reset(&mut self) {
         self.requested = Requested::Nothing;
+        self.playback = None;
+    }
+
+    /// The daemon started the playback requested last, as `playback`.
+    pub fn started(&mut self, playback: u64) {
+        if self.requested != Requested::Nothing {
+            self.playback = Some(playback);
+        }
     }
 
     fn playing(&self) -> bool {
@@ -69,6 +83,13 @@ impl PlayerGate {
     /// nothing to call now: a `StopPreview` with no preview playing (it
     /// must not stop a full playback), or a choice kept for later.
     pub fn command(&mut self, command: &Command) -> bool {
+        if matches!(
+            command,
+            Command::Preview { .. } | Command::StopPreview | Command::Play { .. } | Command::Stop
+        ) {
+            // Unknown until the call returns (the title still tells).
+            self.playback = None;
+        }
         match command {
             Command::Preview { title_id, .. } => {
                 self.requested = Requested::Preview(title_id.clone());
@@ -113,6 +134,9 @@ impl PlayerGate {
     /// update for the UI, if it is for what the UI asked for, and the calls
     /// now due for choices kept while nothing played.
     pub fn status(&mut self, mut status: PlayerStatus) -> (Option<Update>, Vec<Command>) {
+        if self.playback.is_some_and(|id| id != status.playback) {
+            return (None, Vec::new());
+        }
         let mut due = Vec::new();
         match &self.requested {
             Requested::Preview(id) if *id == status.title_id => status.preview = true,
@@ -157,6 +181,41 @@ mod tests {
     use super::*;
     use crate::event::PlayState;
 
+    fn preview(title_id: &str) -> Command {
+        Command::Preview {
+            title_id: title_id.into(),
+            rect: crate::event::ScreenRect {
+                x: 0,
+                y: 0,
+                width: 1,
+                height: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn a_late_status_of_the_preview_never_reaches_the_player_of_the_same_title() {
+        let mut gate = PlayerGate::default();
+        gate.command(&preview("ml-1"));
+        gate.started(7);
+        gate.command(&Command::Play {
+            title_id: "ml-1".into(),
+            from_s: 0.0,
+        });
+        gate.started(8);
+        let of = |playback: u64, state: PlayState| PlayerStatus {
+            playback,
+            ..status("ml-1", state)
+        };
+        assert_eq!(gate.status(of(7, PlayState::Stopped)).0, None);
+        assert_eq!(
+            gate.status(of(8, PlayState::Playing)).0,
+            Some(Update::Player {
+                status: of(8, PlayState::Playing)
+            })
+        );
+    }
+
     fn status(title_id: &str, state: PlayState) -> PlayerStatus {
         PlayerStatus {
             state,
@@ -183,15 +242,7 @@ mod tests {
             assert!(!gate.command(&c), "nothing plays: {c:?} kept");
         }
         // A preview takes none of them.
-        gate.command(&Command::Preview {
-            title_id: "ml-1".into(),
-            rect: crate::event::ScreenRect {
-                x: 0,
-                y: 0,
-                width: 1,
-                height: 1,
-            },
-        });
+        gate.command(&preview("ml-1"));
         assert!(gate.status(status("ml-1", PlayState::Playing)).1.is_empty());
         assert!(gate.command(&Command::Play {
             title_id: "ml-1".into(),

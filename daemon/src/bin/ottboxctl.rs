@@ -140,19 +140,18 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                 // login is over at the first state after `pending`.
                 let mut pending = false;
                 while let Some(change) = futures_next(&mut changes).await {
-                    let state = change.get().await.unwrap_or_default();
-                    match LoginState::parse(&state) {
-                        Some(LoginState::Pending) => pending = true,
-                        _ if pending => return state,
+                    match change.get().await {
+                        Ok(LoginState::Pending) => pending = true,
+                        Ok(state) if pending => return Some(state),
                         _ => {}
                     }
                 }
-                String::new()
+                None
             };
             let state = tokio::time::timeout(Duration::from_secs(*timeout), wait)
                 .await
                 .context("timed out waiting for the login")?;
-            if state != LoginState::LoggedIn.as_str() {
+            if state != Some(LoginState::LoggedIn) {
                 anyhow::bail!("login ended: {}", session.last_error().await?);
             }
             out.show(json!({"state": state}), "Signed in".into());
@@ -212,10 +211,10 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         Command::Play { id, from, wait } => {
             let mut changes = player.receive_state_changed().await;
             let mut breaks = player.receive_ad_break_changed().await;
-            player.play(id, *from).await?;
+            let playback_id = player.play(id, *from).await?;
             let Some(wait) = wait else {
                 out.show(
-                    json!({"state": player.state().await?}),
+                    json!({"state": player.state().await?, "playback": playback_id}),
                     format!("Playing {id}"),
                 );
                 return Ok(());
@@ -231,11 +230,14 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                     tokio::select! {
                         change = futures_next(&mut changes) => {
                             let Some(change) = change else { return };
-                            let state = change.get().await.unwrap_or_default();
-                            match state.as_str() {
-                                "ended" | "error" | "stopped" if started => return,
-                                "loading" | "buffering" | "playing" | "paused" => started = true,
-                                _ => {}
+                            match change.get().await {
+                                Ok(state) if state.is_over() => {
+                                    if started {
+                                        return;
+                                    }
+                                }
+                                Ok(_) => started = true,
+                                Err(_) => {}
                             }
                         }
                         Some(change) = futures_next(&mut breaks) => {

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use ottbox_protocol::dbus::PlayState;
 use tokio::sync::watch;
 use zbus::interface;
 use zbus::object_server::SignalEmitter;
@@ -18,7 +19,7 @@ use zbus::{ObjectPath, OwnedVariant, Variant};
 
 use super::changed;
 use crate::Core;
-use crate::playback::session::Command;
+use crate::playback::status::Command;
 use crate::player::PlayerStatus;
 
 /// The object path MPRIS clients look at.
@@ -106,7 +107,7 @@ impl MprisPlayer {
     }
 
     fn play_pause(&self) -> fdo::Result<()> {
-        if self.status().state == "paused" {
+        if self.status().state == PlayState::Paused {
             self.send(Command::Resume)
         } else {
             self.send(Command::Pause)
@@ -170,10 +171,10 @@ impl MprisPlayer {
 
     #[zbus(property)]
     fn playback_status(&self) -> String {
-        match self.status().state.as_str() {
-            "playing" | "loading" | "buffering" => "Playing",
-            "paused" => "Paused",
-            _ => "Stopped",
+        match self.status().state {
+            PlayState::Playing | PlayState::Loading | PlayState::Buffering => "Playing",
+            PlayState::Paused => "Paused",
+            PlayState::Stopped | PlayState::Ended | PlayState::Error => "Stopped",
         }
         .into()
     }

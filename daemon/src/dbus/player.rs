@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ottbox_protocol::dbus::{Error, PLAYER_PATH};
+use ottbox_protocol::dbus::{Error, PLAYER_PATH, PlayState};
 use tokio::sync::watch;
 use zbus::Connection;
 use zbus::interface;
@@ -15,7 +15,7 @@ use zbus::object_server::InterfaceRef;
 
 use super::{account_error, catalog_error, changed, headend_error, on_change};
 use crate::Core;
-use crate::playback::session::Command;
+use crate::playback::status::Command;
 use crate::player::{PlayerError, PlayerStatus};
 
 /// The interface object.
@@ -36,7 +36,8 @@ impl PlayerIface {
 
 #[interface(name = "io.ottbox.Player1")]
 impl PlayerIface {
-    async fn play(&self, title_id: &str, from_s: f64) -> Result<(), Error> {
+    /// Returns the new playback's id (see `Playback`).
+    async fn play(&self, title_id: &str, from_s: f64) -> Result<u64, Error> {
         self.core
             .player
             .play(title_id, from_s)
@@ -51,7 +52,7 @@ impl PlayerIface {
         y: i32,
         width: i32,
         height: i32,
-    ) -> Result<(), Error> {
+    ) -> Result<u64, Error> {
         if width <= 0 || height <= 0 || x < 0 || y < 0 {
             return Err(Error::InvalidArgument(format!(
                 "a preview needs a rectangle on screen, not {width}x{height} at {x},{y}"
@@ -126,6 +127,7 @@ impl PlayerIface {
             .map_err(player_error)
     }
 
+    #[zbus(out_args("width", "height", "rgb"))]
     async fn snapshot(&self) -> Result<(u32, u32, Vec<u8>), Error> {
         match self.core.player.snapshot().await.map_err(player_error)? {
             Some(f) => Ok((f.width, f.height, f.rgb)),
@@ -136,8 +138,14 @@ impl PlayerIface {
     }
 
     #[zbus(property)]
-    fn state(&self) -> String {
+    fn state(&self) -> PlayState {
         self.status().state
+    }
+
+    /// The playback the other properties describe.
+    #[zbus(property)]
+    fn playback(&self) -> u64 {
+        self.status().playback
     }
 
     #[zbus(property)]
@@ -310,6 +318,11 @@ pub(super) fn forward(
             };
             let emitter = iface.signal_emitter();
             let me = iface.get().await;
+            // The id first: a client that sees it change knows that what
+            // follows is the new playback's.
+            if now.playback != last.playback {
+                let _ = me.playback_changed(emitter).await;
+            }
             if now.state != last.state {
                 let _ = me.state_changed(emitter).await;
             }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ottbox_protocol::dbus::{Error, LoginCode, SESSION_PATH};
+use ottbox_protocol::dbus::{Error, LoginCode, LoginState, SESSION_PATH};
 use tokio::sync::watch;
 use zbus::object_server::SignalEmitter;
 use zbus::{Connection, interface};
@@ -58,8 +58,8 @@ impl SessionIface {
     }
 
     #[zbus(property)]
-    fn state(&self) -> String {
-        self.core.account.status().state.as_str().to_owned()
+    fn state(&self) -> LoginState {
+        self.core.account.status().state
     }
 
     #[zbus(property)]

@@ -16,17 +16,25 @@
 //!   subtitles, keys);
 //! - [`warm`]: predictive prefetch's store of what Play needs before the
 //!   first frame, and how it is filled;
-//! - [`session`]: one playback, from the headend's playback session to
-//!   frames: track choice, licenses, feeding the pipeline, buffering,
-//!   pause, seek, QoE.
+//! - [`context`]: what every playback starts from ([`context::Engine`],
+//!   [`context::Start`]) and the opening steps it shares with prefetch;
+//! - [`run`]: one playback's task, from the headend's playback session to
+//!   frames: licenses, feeding the pipeline, switching, seeking;
+//! - [`clock`]: the playhead, start and stall decisions, their QoE;
+//! - [`status`]: the commands a playback takes and the status it publishes;
+//! - [`error`]: why a playback failed, with stable codes.
 
 pub mod abr;
 pub mod cdn;
+pub mod clock;
 pub mod cmcd;
+pub mod context;
+pub mod error;
 pub mod fetch;
 pub mod license;
 pub mod outage;
 pub mod route;
-mod selection;
-pub mod session;
+pub mod run;
+pub mod selection;
+pub mod status;
 pub mod warm;

@@ -2,17 +2,24 @@
 //! viewer's settings: the video ladder, the audio language, the
 //! subtitles, and the key ids they need.
 //!
-//! A playback ([`session`](super::session)) and predictive prefetch
+//! A playback ([`run`](super::run)) and predictive prefetch
 //! ([`warm`](super::warm)) choose through the same [`Selection`], so what
 //! prefetch fetched ahead is what Play asks for.
 
 use super::abr::{Abr, Upcoming};
-use super::session::{AUDIO_LANGUAGE_KEY, PlayError, SUBTITLES_KEY};
+use super::error::PlayError;
 use crate::media::keyring::Kid;
 use crate::media::pipeline::MediaKind;
 use crate::store::Store;
 use ottbox_formats::manifest::{Presentation, Rendition, Scheme, Segment, TrackKind};
 use ottbox_formats::subtitles::Subtitles;
+
+/// The viewer's audio language (BCP 47), kept across titles and restarts:
+/// what [`Command::AudioLanguageChanged`](super::status::Command::AudioLanguageChanged) makes a playback switch to.
+pub const AUDIO_LANGUAGE_KEY: &str = "player.audio_language";
+/// The viewer's subtitle language, empty for none: what
+/// [`Command::SubtitlesChanged`](super::status::Command::SubtitlesChanged) makes a playback show.
+pub const SUBTITLES_KEY: &str = "player.subtitles";
 
 /// What a playback plays of a presentation.
 #[derive(Debug)]

@@ -23,10 +23,11 @@ use ottbox_protocol::playback::PlaybackSession;
 use tokio::sync::watch;
 use url::Url;
 
+use super::context::{self, Engine};
+use super::error::PlayError;
 use super::license;
 use super::route::Router;
 use super::selection::Selection;
-use super::session::{self, Engine, PlayError};
 use crate::media::keyring::{KeyRing, Kid};
 use ottbox_formats::manifest::ByteRange;
 
@@ -190,9 +191,9 @@ pub async fn fill(
     session: PlaybackSession,
     from_s: f64,
 ) -> Result<WarmTitle, PlayError> {
-    let mut router: Router = session::router(engine, &session)?;
+    let mut router: Router = context::router(engine, &session)?;
     router.record();
-    let presentation = session::open(&mut router).await?;
+    let presentation = context::open(&mut router).await?;
     let mut selection = Selection::new(&presentation, &engine.store, false)?;
     let keys = KeyRing::new();
     license::acquire(
@@ -203,7 +204,7 @@ pub async fn fill(
         &keys,
     )
     .await?;
-    let mut abr = session::startup_abr(engine, &selection.feeds[0])?;
+    let mut abr = context::startup_abr(engine, &selection.feeds[0])?;
     for feed in &mut selection.feeds {
         feed.seek(from_s);
         let rendition = feed.rendition(&mut abr, 0.0, false);
@@ -212,7 +213,7 @@ pub async fn fill(
         };
         let request = super::cmcd::Request {
             startup: true,
-            ..super::cmcd::Request::new(session::object_type(feed.kind))
+            ..super::cmcd::Request::new(context::object_type(feed.kind))
         };
         if let Some(init) = &segment.init {
             router.get(&init.url, init.range, &request).await?;

@@ -1,6 +1,6 @@
 //! The box's player: what Play, Preview and Stop mean for the viewer.
 //!
-//! The streaming itself is [`playback::session`](crate::playback::session);
+//! The streaming itself is [`playback::run`](crate::playback::run);
 //! this module is the bookkeeping around it:
 //!
 //! - Play opens a playback session on the headend first, so refusals
@@ -24,7 +24,7 @@ mod programme;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use ottbox_protocol::dbus::Tile;
+use ottbox_protocol::dbus::{PlayState, Tile};
 use ottbox_protocol::playback::EventKind;
 use tokio::sync::{mpsc, watch};
 
@@ -35,9 +35,9 @@ use crate::catalog::{Catalog, CatalogError, resume};
 use crate::events::Events;
 use crate::media::pipeline::Frame;
 use crate::net::HeadendError;
-use crate::playback::session::{
-    AUDIO_LANGUAGE_KEY, Command, Engine, Qoe, SUBTITLES_KEY, State, Status,
-};
+use crate::playback::context::Engine;
+use crate::playback::selection::{AUDIO_LANGUAGE_KEY, SUBTITLES_KEY};
+use crate::playback::status::{Command, Qoe, Status};
 use crate::playback::warm::Warm;
 use crate::store::StoreError;
 use ottbox_formats::ad_plan::AdPlan;
@@ -75,8 +75,11 @@ pub enum PlayerError {
 /// What the player shows.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PlayerStatus {
-    /// `stopped`, or the engine's state.
-    pub state: String,
+    /// `Stopped`, or the engine's state.
+    pub state: PlayState,
+    /// The playback this status is of (0 before the first): a new one for
+    /// every Play and Preview, never reused, even across restarts.
+    pub playback: u64,
     /// The title playing or last played.
     pub title_id: String,
     /// The engine's status (the last one after Stop).
@@ -164,10 +167,7 @@ impl Player {
         events: Arc<Events>,
         beacons: Arc<Beacons>,
     ) -> Arc<Self> {
-        let (status, _) = watch::channel(PlayerStatus {
-            state: "stopped".into(),
-            ..PlayerStatus::default()
-        });
+        let (status, _) = watch::channel(PlayerStatus::default());
         Arc::new(Self {
             engine,
             warm,
@@ -196,12 +196,15 @@ impl Player {
 
     /// Plays `title_id` from `from_s` (negative: from the resume point,
     /// the box's own if it has one, else the headend's).
-    pub async fn play(self: &Arc<Self>, title_id: &str, from_s: f64) -> Result<(), PlayerError> {
+    /// the box's own if it has one, else the headend's); returns the new
+    /// playback's id.
+    pub async fn play(self: &Arc<Self>, title_id: &str, from_s: f64) -> Result<u64, PlayerError> {
         self.open(title_id, from_s, false).await
     }
 
-    /// A muted, lowest-rung preview of `title_id` from its start.
-    pub async fn preview(self: &Arc<Self>, title_id: &str) -> Result<(), PlayerError> {
+    /// A muted, lowest-rung preview of `title_id` from its start; returns
+    /// the new playback's id.
+    pub async fn preview(self: &Arc<Self>, title_id: &str) -> Result<u64, PlayerError> {
         self.open(title_id, 0.0, true).await
     }
 
@@ -210,7 +213,7 @@ impl Player {
         title_id: &str,
         from_s: f64,
         preview: bool,
-    ) -> Result<(), PlayerError> {
+    ) -> Result<u64, PlayerError> {
         let requested_at = std::time::Instant::now();
         if !from_s.is_finite() {
             return Err(PlayerError::InvalidArgument(
@@ -250,12 +253,26 @@ impl Player {
             event.position_s = Some(start);
             self.events.push(&event)?;
         }
+        let playback = self.engine.store.next_id()?;
         let engine = self.engine.clone();
-        let content = Arc::new(Mutex::new(Status {
+        let first = Status {
+            state: PlayState::Loading,
             position_s: start,
             duration_s: session.duration_s,
             ..Status::default()
-        }));
+        };
+        let content = Arc::new(Mutex::new(first.clone()));
+        // From here on every status is the new playback's, loading.
+        self.status.send_modify(|s| {
+            *s = PlayerStatus {
+                state: first.state,
+                playback,
+                title_id: title_id.to_owned(),
+                engine: first,
+                preview,
+                ad: None,
+            };
+        });
         let (requests, rx) = mpsc::unbounded_channel();
         let programme = programme::Programme {
             player: self.clone(),
@@ -268,6 +285,7 @@ impl Player {
             content: content.clone(),
             max_height: 0,
             warm,
+            playback,
         };
         let task = tokio::spawn(programme.run(start, requested_at));
         *self.lock() = Some(Current {
@@ -277,7 +295,7 @@ impl Player {
             preview,
             task,
         });
-        Ok(())
+        Ok(playback)
     }
 
     /// The ad plan at `url`; none when it cannot be had (the title plays
@@ -307,13 +325,13 @@ impl Player {
         // An ended playback saved its last position already. A failed one
         // still keeps where the viewer was (or asked to start): Play again
         // resumes there.
-        let saved = if current.preview || last.state == State::Ended {
+        let saved = if current.preview || last.state == PlayState::Ended {
             Ok(())
         } else {
             self.keep_position(&current.tile, &last)
         };
         self.status.send_modify(|s| {
-            s.state = "stopped".into();
+            s.state = PlayState::Stopped;
             s.engine = last;
             s.ad = None;
         });
@@ -413,7 +431,7 @@ impl Player {
             status.duration_s,
         )?;
         self.engine.store.flush()?;
-        let kind = if status.state == State::Ended {
+        let kind = if status.state == PlayState::Ended {
             EventKind::Complete
         } else {
             EventKind::Progress

@@ -13,7 +13,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use ottbox_protocol::dbus::Tile;
+use ottbox_protocol::dbus::{PlayState, Tile};
 use ottbox_protocol::playback::{Edge, PlaybackSession};
 use tokio::sync::{mpsc, oneshot};
 
@@ -21,7 +21,9 @@ use super::{AdStatus, Player, SAVE_EVERY_S};
 use crate::ads::Schedule;
 use crate::ads::tracker::{self, Tracker};
 use crate::media::pipeline::Frame;
-use crate::playback::session::{Command, Engine, Playback, Start, State, Status};
+use crate::playback::context::{Engine, Start};
+use crate::playback::run::Playback;
+use crate::playback::status::{Command, Status};
 use crate::playback::warm::WarmTitle;
 use ottbox_formats::ad_plan::{Ad, AdBreak};
 
@@ -52,6 +54,8 @@ pub(super) struct Programme {
     pub max_height: u32,
     /// The title's startup objects and keys, if prefetch had them.
     pub warm: Option<Arc<WarmTitle>>,
+    /// The playback's id: only its statuses are shown.
+    pub playback: u64,
 }
 
 /// What ends the title's playback.
@@ -113,7 +117,7 @@ impl Programme {
         let mut last_position = from_s;
         loop {
             let now = status.borrow_and_update().clone();
-            let ended = now.state == State::Ended;
+            let ended = now.state == PlayState::Ended;
             if !self.preview && (ended || (now.position_s - saved_at).abs() >= SAVE_EVERY_S) {
                 saved_at = now.position_s;
                 self.keep_position(&now);
@@ -124,10 +128,10 @@ impl Programme {
                 return Next::Ended;
             }
             self.publish(&now, None);
-            if now.state == State::Error {
+            if now.state == PlayState::Error {
                 return Next::Over;
             }
-            if now.state == State::Playing {
+            if now.state == PlayState::Playing {
                 if let Some(midroll) = self.schedule.crossed(last_position, now.position_s) {
                     self.keep_position(&now);
                     return Next::Break(midroll, now.position_s);
@@ -182,11 +186,11 @@ impl Programme {
             let now = status.borrow_and_update().clone();
             let shown = now.qoe.time_to_first_frame_ms.is_some();
             match now.state {
-                State::Ended => {
+                PlayState::Ended => {
                     self.owe(tracker.complete());
                     return true;
                 }
-                State::Error => {
+                PlayState::Error => {
                     let (code, message) = now.error.clone().unwrap_or_default();
                     tracing::warn!(ad = %ad.id, %code, %message, "ad skipped");
                     self.owe(tracker.error(vast_error(&code)));
@@ -295,12 +299,18 @@ impl Programme {
             }
             None => engine.clone(),
         };
-        self.player.status.send_modify(|s| {
-            s.state = shown.state.as_str().into();
+        // A programme stopped a moment ago may still publish once: the
+        // status belongs to the playback that replaced it.
+        self.player.status.send_if_modified(|s| {
+            if s.playback != self.playback {
+                return false;
+            }
+            s.state = shown.state;
             s.title_id = self.tile.id.clone();
             s.preview = self.preview;
             s.engine = shown;
             s.ad = ad;
+            true
         });
     }
 }

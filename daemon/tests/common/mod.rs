@@ -18,7 +18,7 @@ use ottbox_headend::cdn_edge::{CdnEdge, EdgeSpec};
 use ottbox_headend::config::{Config, EdgeConfig};
 use ottbox_headend::link::Link;
 use ottbox_headend::server::{self, AppState};
-use ottbox_protocol::dbus::{Catalog1Proxy, Player1Proxy, Session1Proxy};
+use ottbox_protocol::dbus::{Catalog1Proxy, LoginState, Player1Proxy, Session1Proxy};
 
 pub const EMAIL: &str = "viewer@ottbox.example";
 pub const PASSWORD: &str = "correct horse";
@@ -602,7 +602,7 @@ pub async fn log_in(conn: &zbus::Connection, headend: &Headend) {
         .confirm(&code.verification_uri, &code.user_code, "approve")
         .await;
     eventually(15, "logged in", || async {
-        (session.state().await.ok()? == "logged_in").then_some(())
+        (session.state().await.ok()? == LoginState::LoggedIn).then_some(())
     })
     .await;
 }

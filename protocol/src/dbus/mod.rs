@@ -16,13 +16,14 @@
 //! whose message is a sentence for people.
 
 mod catalog;
+mod closed_set;
 mod error;
 mod player;
 mod session;
 
 pub use catalog::{Catalog1Proxy, Details, HomeRow, HomeView, Tile};
 pub use error::Error;
-pub use player::Player1Proxy;
+pub use player::{PlayState, Player1Proxy};
 pub use session::{LoginCode, LoginState, Session1Proxy};
 
 /// The daemon's well-known bus name.

@@ -11,6 +11,35 @@ use zbus::proxy;
 
 use super::Error;
 
+super::closed_set::closed_set! {
+    /// The values of `Player1.State`: where the one playback of the box is.
+    #[derive(Default)]
+    pub enum PlayState {
+        /// Nothing plays (at start, after `Stop`).
+        #[default]
+        Stopped = "stopped",
+        /// Manifest, license, first segments: no picture yet.
+        Loading = "loading",
+        /// The clock runs.
+        Playing = "playing",
+        /// The viewer paused.
+        Paused = "paused",
+        /// The buffer ran dry; the clock waits for data.
+        Buffering = "buffering",
+        /// Played to the end.
+        Ended = "ended",
+        /// Failed; `LastError` says why.
+        Error = "error",
+    }
+}
+
+impl PlayState {
+    /// No playback is under way: stopped, ended or failed.
+    pub fn is_over(self) -> bool {
+        matches!(self, Self::Stopped | Self::Ended | Self::Error)
+    }
+}
+
 /// Play, pause, seek, stop.
 #[proxy(
     interface = "io.ottbox.Player1",
@@ -19,8 +48,8 @@ use super::Error;
 )]
 pub trait Player1 {
     /// Plays `title_id` from `from_s` seconds (negative: from the saved
-    /// resume point).
-    fn play(&self, title_id: &str, from_s: f64) -> Result<(), Error>;
+    /// resume point); returns the new playback's id (see `Playback`).
+    fn play(&self, title_id: &str, from_s: f64) -> Result<u64, Error>;
 
     /// Pauses.
     fn pause(&self) -> Result<(), Error>;
@@ -36,9 +65,16 @@ pub trait Player1 {
 
     /// Plays `title_id` muted, at the lowest rung, in the screen rectangle
     /// (`x`, `y`, `width`, `height`): the auto-preview behind a focused
-    /// tile. Stops on `Stop` or another `Play`/`Preview`.
-    fn preview(&self, title_id: &str, x: i32, y: i32, width: i32, height: i32)
-    -> Result<(), Error>;
+    /// tile. Stops on `Stop` or another `Play`/`Preview`. Returns the new
+    /// playback's id.
+    fn preview(
+        &self,
+        title_id: &str,
+        x: i32,
+        y: i32,
+        width: i32,
+        height: i32,
+    ) -> Result<u64, Error>;
 
     /// Never fetch renditions larger than `width` × `height` (0, 0: only
     /// the display's size limits).
@@ -57,10 +93,16 @@ pub trait Player1 {
     /// bytes). `NotSupported` when the sink keeps no picture.
     fn snapshot(&self) -> Result<(u32, u32, Vec<u8>), Error>;
 
-    /// `stopped`, `loading`, `playing`, `paused`, `buffering`, `ended` or
-    /// `error`.
+    /// Where the playback is.
     #[zbus(property)]
-    fn state(&self) -> zbus::Result<String>;
+    fn state(&self) -> zbus::Result<PlayState>;
+
+    /// The playback the other properties describe: the id `Play` or
+    /// `Preview` returned (0 before the first). Ids are never reused, so a
+    /// client tells a status of its playback from a late one of the
+    /// playback before. It changes before the other properties do.
+    #[zbus(property)]
+    fn playback(&self) -> zbus::Result<u64>;
 
     /// The title playing (or last played), else empty.
     #[zbus(property)]

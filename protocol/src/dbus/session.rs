@@ -22,32 +22,15 @@ pub struct LoginCode {
     pub expires_in: u32,
 }
 
-/// The values of `Session1.State`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginState {
-    /// No account; `StartLogin` to begin.
-    LoggedOut,
-    /// A code is shown and being polled.
-    Pending,
-    /// Signed in.
-    LoggedIn,
-}
-
-impl LoginState {
-    /// The property's string form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::LoggedOut => "logged_out",
-            Self::Pending => "pending",
-            Self::LoggedIn => "logged_in",
-        }
-    }
-
-    /// Parses the property's string form.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::LoggedOut, Self::Pending, Self::LoggedIn]
-            .into_iter()
-            .find(|state| state.as_str() == s)
+super::closed_set::closed_set! {
+    /// The values of `Session1.State`.
+    pub enum LoginState {
+        /// No account; `StartLogin` to begin.
+        LoggedOut = "logged_out",
+        /// A code is shown and being polled.
+        Pending = "pending",
+        /// Signed in.
+        LoggedIn = "logged_in",
     }
 }
 
@@ -69,9 +52,9 @@ pub trait Session1 {
     /// tokens and the viewer's cached data from the box.
     fn logout(&self) -> Result<(), Error>;
 
-    /// `logged_out`, `pending` or `logged_in` (see [`LoginState`]).
+    /// `logged_out`, `pending` or `logged_in`.
     #[zbus(property)]
-    fn state(&self) -> zbus::Result<String>;
+    fn state(&self) -> zbus::Result<LoginState>;
 
     /// The code being shown while pending, else empty.
     #[zbus(property)]
