@@ -1,10 +1,7 @@
 //! What every playback starts from: the daemon's services it uses
-//! ([`Engine`]), what to play ([`Start`]), and the first steps of opening a
-//! title that a playback and predictive prefetch share: the router over
-//! the title's edges, its presentation, the ABR as a start needs it.
-
-use std::sync::Arc;
-use std::time::Instant;
+//! ([`Engine`]), and the first steps of opening a title that a playback
+//! and predictive prefetch share: the router over the title's edges, its
+//! presentation, the ABR as a start needs it.
 
 use ottbox_formats::manifest::{Limits, Presentation};
 use ottbox_protocol::playback::PlaybackSession;
@@ -15,7 +12,6 @@ use super::error::PlayError;
 use super::fetch::Fetcher;
 use super::route::Router;
 use super::selection::Feed;
-use super::warm::WarmTitle;
 use crate::account::Account;
 use crate::config::{ManifestChoice, PlayerConfig};
 use crate::media::pipeline::MediaKind;
@@ -36,21 +32,6 @@ pub struct Engine {
     pub store: Store,
     /// Sinks, buffering, limits.
     pub config: PlayerConfig,
-}
-
-/// What to play.
-#[derive(Debug, Clone)]
-pub struct Start {
-    /// The headend's answer to Play.
-    pub session: PlaybackSession,
-    /// Where to start, seconds.
-    pub from_s: f64,
-    /// A muted, lowest-rung preview.
-    pub preview: bool,
-    /// When the viewer pressed Play: time to first frame counts from here.
-    pub requested_at: Instant,
-    /// What predictive prefetch fetched ahead for this title, if any.
-    pub warm: Option<Arc<WarmTitle>>,
 }
 
 /// A router over `session`'s edges, for its DASH manifest when the

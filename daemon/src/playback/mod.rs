@@ -14,10 +14,11 @@
 //!   failing over;
 //! - [`selection`]: which tracks a playback plays (ladder, language,
 //!   subtitles, keys);
+//! - [`objects`]: answers held in memory, served in place of requests;
 //! - [`warm`]: predictive prefetch's store of what Play needs before the
 //!   first frame, and how it is filled;
-//! - [`context`]: what every playback starts from ([`context::Engine`],
-//!   [`context::Start`]) and the opening steps it shares with prefetch;
+//! - [`context`]: what every playback starts from ([`context::Engine`])
+//!   and the opening steps it shares with prefetch;
 //! - [`run`]: one playback's task, from the headend's playback session to
 //!   frames: licenses, feeding the pipeline, switching, seeking;
 //! - [`clock`]: the playhead, start and stall decisions, their QoE;
@@ -32,6 +33,7 @@ pub mod context;
 pub mod error;
 pub mod fetch;
 pub mod license;
+pub mod objects;
 pub mod outage;
 pub mod route;
 pub mod run;

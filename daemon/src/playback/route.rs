@@ -23,7 +23,7 @@ use url::Url;
 use super::cdn::{EdgeSelector, Outcome, Policy, SteeringClient};
 use super::cmcd::{Cmcd, Request};
 use super::fetch::{Download, FetchError, Fetcher};
-use super::warm::Objects;
+use super::objects::Objects;
 use ottbox_formats::manifest::ByteRange;
 
 /// Requests made for one download before giving up (each may go to a

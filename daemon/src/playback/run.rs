@@ -27,27 +27,45 @@
 //! state with a stable code (`media.http_status`, `license.refused`,
 //! `decrypt.no_key`, `manifest.malformed`, ...), never a panic.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ottbox_protocol::dbus::PlayState;
+use ottbox_protocol::playback::PlaybackSession;
 use tokio::sync::{mpsc, watch};
 
 use super::abr::{Abr, UserCap};
 use super::clock::{Buffered, Clock};
 use super::cmcd::{ObjectType, Request};
-use super::context::{self, BANDWIDTH_KEY, Engine, Start};
+use super::context::{self, BANDWIDTH_KEY, Engine};
 use super::error::PlayError;
 use super::license;
 use super::outage::Outage;
 use super::route::Router;
 use super::selection::{Feed, Selection, preferred_audio, preferred_subtitles, shown_language};
 use super::status::{Command, Status, Tracks};
+use super::warm::WarmTitle;
 use crate::media::keyring::KeyRing;
 use crate::media::pipeline::{Frame, MediaKind, Pipeline, PipelineEvent, Sinks};
 use ottbox_formats::subtitles::Subtitles;
 
 /// How often the loop looks at the pipeline when it has nothing to fetch.
 const TICK: Duration = Duration::from_millis(50);
+/// What to play.
+#[derive(Debug, Clone)]
+pub struct Start {
+    /// The headend's answer to Play.
+    pub session: PlaybackSession,
+    /// Where to start, seconds.
+    pub from_s: f64,
+    /// A muted, lowest-rung preview.
+    pub preview: bool,
+    /// When the viewer pressed Play: time to first frame counts from here.
+    pub requested_at: Instant,
+    /// What predictive prefetch fetched ahead for this title, if any.
+    pub warm: Option<Arc<WarmTitle>>,
+}
+
 /// A running playback. Dropping it stops it.
 #[derive(Debug)]
 pub struct Playback {

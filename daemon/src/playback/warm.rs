@@ -15,58 +15,19 @@
 //! memory only, like the player's own, and [`Warm::clear`] (on logout)
 //! forgets everything.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ottbox_protocol::playback::PlaybackSession;
 use tokio::sync::watch;
-use url::Url;
 
 use super::context::{self, Engine};
 use super::error::PlayError;
 use super::license;
+use super::objects::Objects;
 use super::route::Router;
 use super::selection::Selection;
 use crate::media::keyring::{KeyRing, Kid};
-use ottbox_formats::manifest::ByteRange;
-
-/// Downloaded bodies by URL and range.
-#[derive(Debug, Default, Clone)]
-pub struct Objects {
-    bodies: HashMap<(String, Option<ByteRange>), Arc<[u8]>>,
-    bytes: usize,
-}
-
-impl Objects {
-    /// The body of `url` (`range` of it), if held.
-    pub fn get(&self, url: &Url, range: Option<ByteRange>) -> Option<Arc<[u8]>> {
-        self.bodies.get(&(url.to_string(), range)).cloned()
-    }
-
-    /// Keeps `body` as the answer for `url` and `range`.
-    pub fn insert(&mut self, url: &Url, range: Option<ByteRange>, body: &[u8]) {
-        let old = self
-            .bodies
-            .insert((url.to_string(), range), Arc::from(body));
-        self.bytes = self.bytes + body.len() - old.map_or(0, |o| o.len());
-    }
-
-    /// How many bodies.
-    pub fn len(&self) -> usize {
-        self.bodies.len()
-    }
-
-    /// None held.
-    pub fn is_empty(&self) -> bool {
-        self.bodies.is_empty()
-    }
-
-    /// Their total size.
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-}
 
 /// One title, ready to start.
 #[derive(Debug)]
@@ -235,7 +196,7 @@ mod tests {
 
     fn title(id: &str, bytes: usize) -> WarmTitle {
         let mut objects = Objects::default();
-        let url = Url::parse(&format!("https://edge.example/{id}/seg.m4s")).expect("url");
+        let url = url::Url::parse(&format!("https://edge.example/{id}/seg.m4s")).expect("url");
         objects.insert(&url, None, &vec![0; bytes]);
         WarmTitle {
             session: PlaybackSession {
