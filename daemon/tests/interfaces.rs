@@ -14,7 +14,8 @@
 //!    and the type the proxy decodes (its Rust return type's D-Bus
 //!    signature) must be the served one;
 //! 3. requires that every served member was checked, so a member added to
-//!    the daemon without its proxy fails too.
+//!    the daemon without its proxy fails too; and `Player1`'s properties
+//!    all decode at once as [`PlayerProperties`], as the UI reads them.
 //!
 //! MPRIS has no proxy of ours: its two interfaces are checked against the
 //! MPRIS 2.2 specification instead (every member served is in it with the
@@ -27,8 +28,8 @@ use std::sync::Arc;
 
 use common::Bus;
 use ottbox_protocol::dbus::{
-    CATALOG_PATH, Catalog1Proxy, Error, PLAYER_PATH, Player1Proxy, SERVICE, SESSION_PATH,
-    Session1Proxy,
+    CATALOG_PATH, Catalog1Proxy, Error, PLAYER_PATH, Player1Proxy, PlayerProperties, SERVICE,
+    SESSION_PATH, Session1Proxy,
 };
 use ottboxd::config::{BusConfig, BusKind, Config};
 use zbus::Type;
@@ -275,6 +276,16 @@ async fn every_interface_matches_its_proxy_in_ottbox_protocol() {
     c.property("Qoe", &player.qoe().await);
     c.property("Prefetched", &player.prefetched().await);
     problems.extend(c.verdict());
+    // All of them at once, as the UI reads them.
+    let properties = zbus::fdo::PropertiesProxy::builder(&conn)
+        .destination(SERVICE)
+        .path(PLAYER_PATH)
+        .build()
+        .await
+        .expect("properties proxy");
+    if let Err(e) = PlayerProperties::read(&properties).await {
+        problems.push(format!("io.ottbox.Player1 GetAll as PlayerProperties: {e}"));
+    }
 
     problems.extend(mpris(&conn).await);
     assert!(

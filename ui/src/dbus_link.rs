@@ -21,7 +21,7 @@ use std::time::Duration;
 use ottbox_protocol::catalog::{TitleDetails, TitleList, TitleSummary};
 use ottbox_protocol::dbus::{
     Catalog1Proxy, Error, LoginState as DbusLogin, PlayState as DbusPlayState, Player1Proxy,
-    Session1Proxy, Tile,
+    PlayerProperties, Session1Proxy, Tile,
 };
 use tokio::sync::mpsc;
 use zbus::export::futures_core::Stream;
@@ -440,36 +440,28 @@ impl StatusReader<'_> {
 
     /// The status now, from one `GetAll`.
     async fn read(&mut self) -> Option<PlayerStatus> {
-        let all = self.properties.get_all(self.interface.clone()).await.ok()?;
-        let mut all: HashMap<String, zbus::OwnedVariant> = all;
-        let mut take = |name: &str| all.remove(name);
-        fn get<T: TryFrom<zbus::OwnedVariant>>(v: Option<zbus::OwnedVariant>) -> Option<T> {
-            v.and_then(|v| T::try_from(v).ok())
-        }
-        let state = DbusPlayState::parse(&get::<String>(take("State"))?)?;
-        let title_id: String = get(take("Title")).unwrap_or_default();
-        let title = if title_id.is_empty() {
+        let p = PlayerProperties::read(self.properties).await.ok()?;
+        let title = if p.title.is_empty() {
             String::new()
-        } else if let Some(name) = self.names.get(&title_id) {
+        } else if let Some(name) = self.names.get(&p.title) {
             name.clone()
         } else {
-            match self.catalog.details(&title_id).await {
+            match self.catalog.details(&p.title).await {
                 Ok(d) => {
-                    self.names.insert(title_id.clone(), d.tile.name.clone());
+                    self.names.insert(p.title.clone(), d.tile.name.clone());
                     d.tile.name
                 }
-                Err(_) => title_id.clone(),
+                Err(_) => p.title.clone(),
             }
         };
-        let ad_break: String = get(take("AdBreak")).unwrap_or_default();
-        let ad = (!ad_break.is_empty()).then(|| AdState {
+        let ad = (!p.ad_break.is_empty()).then_some(AdState {
             in_ad: true,
-            index: get(take("AdIndex")).unwrap_or(1),
-            count: get(take("AdCount")).unwrap_or(1),
-            seconds_left: get(take("AdRemaining")).unwrap_or(0.0),
+            index: p.ad_index,
+            count: p.ad_count,
+            seconds_left: p.ad_remaining,
         });
         Some(PlayerStatus {
-            state: match state {
+            state: match p.state {
                 DbusPlayState::Playing => PlayState::Playing,
                 DbusPlayState::Paused => PlayState::Paused,
                 DbusPlayState::Loading | DbusPlayState::Buffering => PlayState::Buffering,
@@ -477,20 +469,20 @@ impl StatusReader<'_> {
                 DbusPlayState::Stopped | DbusPlayState::Ended => PlayState::Stopped,
             },
             title,
-            position_s: get(take("Position")).unwrap_or(0.0),
-            duration_s: get(take("Duration")).unwrap_or(0.0),
-            buffer_s: get(take("Buffer")).unwrap_or(0.0),
-            rendition: get(take("Rendition")).unwrap_or_default(),
-            bitrate: get(take("Bitrate")).unwrap_or(0),
+            position_s: p.position,
+            duration_s: p.duration,
+            buffer_s: p.buffer,
+            rendition: p.rendition,
+            bitrate: p.bitrate,
             ad,
-            title_id,
+            title_id: p.title,
             preview: false,
-            audio_languages: get(take("AudioLanguages")).unwrap_or_default(),
-            audio_language: get(take("AudioLanguage")).unwrap_or_default(),
-            subtitle_languages: get(take("SubtitleLanguages")).unwrap_or_default(),
-            subtitles: get(take("Subtitles")).unwrap_or_default(),
-            subtitle_text: get(take("SubtitleText")).unwrap_or_default(),
-            playback: get(take("Playback")).unwrap_or(0),
+            audio_languages: p.audio_languages,
+            audio_language: p.audio_language,
+            subtitle_languages: p.subtitle_languages,
+            subtitles: p.subtitles,
+            subtitle_text: p.subtitle_text,
+            playback: p.playback,
         })
     }
 }

@@ -23,7 +23,7 @@ mod session;
 
 pub use catalog::{Catalog1Proxy, Details, HomeRow, HomeView, Tile};
 pub use error::Error;
-pub use player::{PlayState, Player1Proxy};
+pub use player::{PlayState, Player1Proxy, PlayerProperties};
 pub use session::{LoginCode, LoginState, Session1Proxy};
 
 /// The daemon's well-known bus name.

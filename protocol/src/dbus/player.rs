@@ -7,7 +7,9 @@
 //! stable code and sentence in `LastError` (`media.http_status: ...`,
 //! `decrypt.no_key: ...`).
 
-use zbus::proxy;
+use std::collections::HashMap;
+
+use zbus::{DeserializeDict, Type, proxy};
 
 use super::Error;
 
@@ -37,6 +39,50 @@ impl PlayState {
     /// No playback is under way: stopped, ended or failed.
     pub fn is_over(self) -> bool {
         matches!(self, Self::Stopped | Self::Ended | Self::Error)
+    }
+}
+
+/// Every `Player1` property at one moment, as one `GetAll` returns them:
+/// how a client that draws the playback reads it (one round trip, no
+/// proxy cache that may still hold an older playback's values). Each
+/// field is the property of the same name in `PascalCase`, documented on
+/// [`Player1Proxy`].
+#[derive(Debug, Clone, Default, PartialEq, DeserializeDict, Type)]
+#[zbus(signature = "a{sv}", rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct PlayerProperties {
+    pub state: PlayState,
+    pub playback: u64,
+    pub title: String,
+    pub position: f64,
+    pub duration: f64,
+    pub rendition: String,
+    pub bitrate: u64,
+    pub buffer: f64,
+    pub decoder: String,
+    pub edge: String,
+    pub audio_languages: Vec<String>,
+    pub audio_language: String,
+    pub subtitle_languages: Vec<String>,
+    pub subtitles: String,
+    pub subtitle_text: String,
+    pub last_error: String,
+    pub ad_break: String,
+    pub ad_index: u32,
+    pub ad_count: u32,
+    pub ad_remaining: f64,
+    pub qoe: HashMap<String, f64>,
+    pub prefetched: Vec<String>,
+}
+
+impl PlayerProperties {
+    /// Reads them all from the daemon through `properties` (a
+    /// `org.freedesktop.DBus.Properties` proxy on the player's object).
+    pub async fn read(properties: &zbus::fdo::PropertiesProxy<'_>) -> zbus::Result<Self> {
+        properties
+            .inner()
+            .call("GetAll", &("io.ottbox.Player1",))
+            .await
     }
 }
 
