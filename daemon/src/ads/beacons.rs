@@ -173,6 +173,13 @@ mod tests {
         (url, asked)
     }
 
+    /// An empty queue over a fresh store.
+    fn queue() -> (tempfile::TempDir, Arc<Beacons>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        (dir, Beacons::new(store, reqwest::Client::new()))
+    }
+
     #[tokio::test]
     async fn owed_beacons_survive_a_restart_and_arrive_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -215,12 +222,8 @@ mod tests {
 
     #[tokio::test]
     async fn every_resend_of_a_beacon_carries_the_id_it_was_given() {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let (_dir, beacons) = queue();
         let (url, asked) = ad_server(|_| 503);
-        let beacons = Beacons::new(
-            Store::open(dir.path()).expect("store"),
-            reqwest::Client::new(),
-        );
         let macro_url = format!("{url}/t?e=start&cb={ID_MACRO}");
         beacons
             .push(vec![macro_url.clone(), macro_url])
@@ -249,12 +252,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_ad_server_keeps_the_beacon_for_later() {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let (_dir, beacons) = queue();
         let (url, asked) = ad_server(|_| 503);
-        let beacons = Beacons::new(
-            Store::open(dir.path()).expect("store"),
-            reqwest::Client::new(),
-        );
         beacons.push(vec![format!("{url}/start")]).expect("push");
         assert!(beacons.send_oldest().await.is_err());
         assert_eq!(beacons.queued(), 1, "kept for the next try");

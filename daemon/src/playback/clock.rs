@@ -274,6 +274,13 @@ mod tests {
         }
     }
 
+    /// A pipeline that has shown its first frame.
+    fn showing() -> FakePipeline {
+        let p = FakePipeline::default();
+        p.first_frame.set(Some(Instant::now()));
+        p
+    }
+
     fn buffered(seconds: f64) -> Buffered {
         Buffered {
             seconds,
@@ -303,10 +310,7 @@ mod tests {
 
     #[test]
     fn a_dry_buffer_stalls_once_and_runs_again_only_above_the_resume_mark() {
-        let p = FakePipeline {
-            first_frame: Cell::new(Some(Instant::now())),
-            ..FakePipeline::default()
-        };
+        let p = showing();
         let mut clock = Clock::new(Instant::now(), 0.0, 100.0);
         clock.update(&p, buffered(2.0), 0.0).expect("start");
         clock.update(&p, buffered(0.1), 0.0).expect("dry");
@@ -325,10 +329,7 @@ mod tests {
 
     #[test]
     fn the_end_of_the_media_plays_out_without_a_stall() {
-        let p = FakePipeline {
-            first_frame: Cell::new(Some(Instant::now())),
-            ..FakePipeline::default()
-        };
+        let p = showing();
         let mut clock = Clock::new(Instant::now(), 0.0, 10.0);
         let done = Buffered {
             seconds: 0.0,
@@ -343,11 +344,8 @@ mod tests {
 
     #[test]
     fn a_paused_clock_holds_the_pipeline_and_an_implausible_position_is_not_believed() {
-        let p = FakePipeline {
-            first_frame: Cell::new(Some(Instant::now())),
-            position: Cell::new(Some(0.0)),
-            ..FakePipeline::default()
-        };
+        let p = showing();
+        p.position.set(Some(0.0));
         let mut clock = Clock::new(Instant::now(), 40.0, 100.0);
         clock.update(&p, buffered(2.0), 0.0).expect("start");
         // The sink answered 0 right after the first frame: the wall
@@ -367,10 +365,7 @@ mod tests {
 
     #[test]
     fn a_seek_starts_over_at_the_new_origin() {
-        let p = FakePipeline {
-            first_frame: Cell::new(Some(Instant::now())),
-            ..FakePipeline::default()
-        };
+        let p = showing();
         let mut clock = Clock::new(Instant::now(), 0.0, 100.0);
         clock.update(&p, buffered(2.0), 0.0).expect("start");
         clock.seek(70.0);
