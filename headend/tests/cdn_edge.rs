@@ -6,9 +6,10 @@ mod common;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::TestServer;
-use ottbox_headend::cdn_edge::{CdnEdge, EdgeSpec, free_port};
+use ottbox_headend::cdn_edge::{AccessLogEntry, CdnEdge, EdgeSpec, free_port};
 use ottbox_headend::config::EdgeConfig;
 use ottbox_protocol::playback::PlaybackSession;
 use ottbox_protocol::steering::SteeringManifest;
@@ -141,7 +142,19 @@ async fn segments_are_a_miss_then_a_hit_and_the_log_keeps_cmcd() {
         &cdn.segment[10..20]
     );
 
-    let log = cdn.eu.access_log();
+    // nginx writes a request's log line after the reply has gone out, so
+    // the last one may not be there yet: wait for it, up to a deadline.
+    let segment_lines = |log: &[AccessLogEntry]| {
+        log.iter()
+            .filter(|e| e.uri == "/origin/film/v/seg_1.m4s")
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut log = cdn.eu.access_log();
+    while segment_lines(&log) < 3 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        log = cdn.eu.access_log();
+    }
     let hits: Vec<_> = log
         .iter()
         .filter(|e| e.uri == "/origin/film/v/seg_1.m4s")
