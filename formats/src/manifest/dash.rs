@@ -52,9 +52,11 @@ pub fn parse(url: &Url, bytes: &[u8], limits: &Limits) -> Result<Presentation, M
     let text = std::str::from_utf8(bytes)
         .map_err(|e| ManifestError::malformed(DASH, format!("not UTF-8: {e}")))?;
     let mpd = dash_mpd_core::parse(text).map_err(|e| {
-        let mut detail = e.to_string();
-        detail.truncate(300);
-        ManifestError::malformed(DASH, detail)
+        // The parser's message quotes the document: keep 300 bytes of it,
+        // cut where a character starts (a cut inside one would panic).
+        let detail = e.to_string();
+        let end = detail.floor_char_boundary(300);
+        ManifestError::malformed(DASH, &detail[..end])
     })?;
     if mpd.mpdtype.as_deref() == Some("dynamic") {
         return Err(ManifestError::unsupported(

@@ -779,3 +779,14 @@ fn mutated_hand_written_manifests_never_panic() {
     }
     assert!(survived > 0, "some mutations are still valid manifests");
 }
+
+#[test]
+fn a_broken_mpd_whose_error_quotes_a_multibyte_character_is_refused_not_a_panic() {
+    // Found by the `dash` fuzz target: the parser's message quoted the
+    // document, and cutting it to 300 bytes fell inside a character.
+    let mut mpd = String::from("<MPD>");
+    mpd.push_str(&"é".repeat(400));
+    mpd.push_str("</MPD");
+    let err = parse("https://cdn.example/x.mpd", &mpd).expect_err("malformed");
+    assert_eq!(err.code(), "manifest.malformed", "{err}");
+}
