@@ -60,11 +60,11 @@ fn all(stages: &mut Stages) -> anyhow::Result<()> {
     // The parsers of untrusted input, fed libFuzzer's inputs briefly: a
     // parser change that panics on a shallow input fails here.
     let fuzz = format!(
-        "cargo fuzz ({} targets, {} s each)",
+        "cargo fuzz replay ({} targets, {} inputs each)",
         crate::fuzz::TARGETS.len(),
-        crate::fuzz::CI_SECONDS
+        crate::fuzz::REPLAY_RUNS
     );
-    stages.run(&fuzz, || crate::fuzz::run(crate::fuzz::CI_SECONDS))?;
+    stages.run(&fuzz, || crate::fuzz::run(crate::fuzz::Mode::Replay))?;
     // The box's real targets: both ARM builds, then the arm64 one booted.
     for arch in [crate::cross::Arch::Aarch64, crate::cross::Arch::Armv7] {
         stages.run(&format!("cross {}", arch.triple()), || {
