@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use ottbox_protocol::playback::{Event, EventBatch, EventKind};
-use rand::Rng;
 use tokio::sync::watch;
 
 use crate::account::{Account, AccountError};
@@ -38,7 +37,7 @@ impl Events {
     /// A new event of `kind`, with a fresh id.
     pub fn event(kind: EventKind) -> Event {
         Event {
-            id: new_id(),
+            id: crate::ids::new_id(),
             kind,
             at: now_s(),
             title_id: None,
@@ -117,23 +116,6 @@ enum SendError {
     Store(#[from] StoreError),
 }
 
-/// A random 128-bit id in UUID v4 text form.
-/// A random (version 4) UUID: event ids, playback session ids.
-pub fn new_id() -> String {
-    let mut b: [u8; 16] = rand::rng().random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,13 +150,5 @@ mod tests {
             .map(|e| e.id)
             .collect();
         assert_eq!(kept, ids[2..].to_vec(), "the newest are kept, in order");
-    }
-
-    #[test]
-    fn ids_are_unique_uuids() {
-        let a = new_id();
-        assert_eq!(a.len(), 36);
-        assert_eq!(&a[14..15], "4");
-        assert_ne!(a, new_id());
     }
 }

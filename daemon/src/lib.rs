@@ -6,6 +6,7 @@
 //! - [`net`]: the rustls HTTPS client for the headend API;
 //! - [`account`]: device login (RFC 8628), tokens kept fresh, logout;
 //! - [`catalog`]: home rows, search, details, posters from cache first;
+//! - [`ids`]: the random ids the box makes up (UUID v4);
 //! - [`events`]: the store-and-forward queue of viewing events, over
 //!   [`outbox`] (which ad beacons use too);
 //! - [`ads`]: client-side ads: VMAP/VAST plans, when breaks play, beacons;
@@ -30,6 +31,7 @@ pub mod config;
 pub mod daemon;
 pub mod dbus;
 pub mod events;
+pub mod ids;
 pub mod media;
 pub mod net;
 pub mod outbox;

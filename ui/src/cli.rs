@@ -18,6 +18,7 @@
 //! `--bus-address`); while the daemon is away they say "waiting for ottboxd".
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -30,9 +31,11 @@ use crate::display::DisplayError;
 use crate::display::fbdev::FbDev;
 use crate::display::headless::Headless;
 use crate::event::Update;
+use crate::input::Key;
 use crate::input::evdev::EvdevInput;
 use crate::input::script::{self, ScriptError};
 use crate::runner::{self, RunError};
+use crate::wake;
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -164,9 +167,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     let mut backend = FbDev::open(&args.fbdev, &args.fb_sysfs)?;
     let mut app = App::new(backend.geometry().size);
-    let (sink, events) = runner::channel();
+    let (sink, events) = wake::channel();
+    let keys = sink.clone();
     EvdevInput::new(&args.input_dir, Duration::from_secs(2))
-        .start(sink.clone())
+        .start(Arc::new(move |key: Option<Key>| {
+            keys.send(key.map_or(wake::Event::Tick, wake::Event::Key))
+                .is_ok()
+        }))
         .map_err(|source| CliError::Read {
             path: args.input_dir.clone(),
             source,

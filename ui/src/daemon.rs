@@ -16,7 +16,7 @@
 //! headless run against the real daemon prints them, as a replayed one does).
 
 use crate::event::{Command, Update};
-use crate::runner::{Event, EventSink};
+use crate::wake::{Event, EventSink};
 
 /// The link failed.
 #[derive(Debug, thiserror::Error)]

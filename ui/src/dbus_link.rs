@@ -29,7 +29,7 @@ use zbus::export::futures_core::Stream;
 use crate::daemon::{DaemonLink, LinkError};
 use crate::event::{AdState, Command, ErrorReport, LoginState, PlayState, PlayerStatus, Update};
 use crate::gate::PlayerGate;
-use crate::runner::{Event, EventSink};
+use crate::wake::{Event, EventSink};
 
 /// Which bus the daemon is on.
 #[derive(Debug, Clone)]

@@ -41,6 +41,7 @@ pub mod runner;
 pub mod scene;
 pub mod screens;
 pub mod theme;
+pub mod wake;
 pub mod widgets;
 
 pub use app::App;

@@ -11,31 +11,15 @@
 //! repeatable and fast. Against a real daemon a script synchronises with
 //! `until:TEXT` and `shot:NAME` instead ([`run_script_with`]).
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::daemon::{DaemonLink, LinkError};
 use crate::display::{Backend, DisplayError};
 use crate::event::Update;
-use crate::input::Key;
 use crate::input::script::Step;
-
-/// Something that wakes the UI.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// A key was pressed.
-    Key(Key),
-    /// The daemon said something (boxed: updates carry whole rows).
-    Update(Box<Update>),
-    /// Nothing but a wake-up (input scanners use it to notice the UI quit).
-    Tick,
-    /// Stop the UI.
-    Quit,
-}
-
-/// Where event sources send [`Event`]s.
-pub type EventSink = Sender<Event>;
+use crate::wake::{Event, EventSink};
 
 /// The event loop failed.
 #[derive(Debug, thiserror::Error)]
@@ -69,11 +53,6 @@ pub enum RunError {
         /// How long it was waited for.
         timeout: Duration,
     },
-}
-
-/// A channel for events: give the sender to inputs and the daemon link.
-pub fn channel() -> (EventSink, Receiver<Event>) {
-    mpsc::channel()
 }
 
 /// Sends the app's commands; a failing link means the daemon is gone.
@@ -172,7 +151,7 @@ pub fn run_script_with(
     daemon: &mut dyn DaemonLink,
     options: ScriptOptions,
 ) -> Result<(), RunError> {
-    let (sink, events) = channel();
+    let (sink, events) = crate::wake::channel();
     daemon.start(sink)?;
     let mut now = Duration::ZERO;
     drain(app, daemon, &events);

@@ -308,20 +308,20 @@ fn until_waits_for_text_shot_names_a_screenshot_and_a_missing_text_fails_by_name
 /// coloured PNG, each after `delay`; the link is busy until then.
 struct Slow {
     delay: std::time::Duration,
-    sink: Option<ottbox_ui::runner::EventSink>,
+    sink: Option<ottbox_ui::wake::EventSink>,
     in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ottbox_ui::daemon::DaemonLink for Slow {
     fn start(
         &mut self,
-        sink: ottbox_ui::runner::EventSink,
+        sink: ottbox_ui::wake::EventSink,
     ) -> Result<(), ottbox_ui::daemon::LinkError> {
         let later = sink.clone();
         let delay = self.delay;
         std::thread::spawn(move || {
             std::thread::sleep(delay);
-            let _ = later.send(ottbox_ui::runner::Event::Update(Box::new(
+            let _ = later.send(ottbox_ui::wake::Event::Update(Box::new(
                 fixtures::logged_in(),
             )));
         });
@@ -348,9 +348,9 @@ impl ottbox_ui::daemon::DaemonLink for Slow {
         let delay = self.delay;
         std::thread::spawn(move || {
             std::thread::sleep(delay);
-            let _ = sink.send(ottbox_ui::runner::Event::Update(Box::new(answer)));
+            let _ = sink.send(ottbox_ui::wake::Event::Update(Box::new(answer)));
             in_flight.fetch_sub(1, Ordering::SeqCst);
-            let _ = sink.send(ottbox_ui::runner::Event::Tick);
+            let _ = sink.send(ottbox_ui::wake::Event::Tick);
         });
         Ok(())
     }

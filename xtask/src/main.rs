@@ -16,7 +16,10 @@
 use clap::{Parser, Subcommand};
 
 mod abr_sim;
+// A test only: no import circles in the daemon or the UI.
 mod bench;
+#[cfg(test)]
+mod circles;
 mod cross;
 mod demo;
 mod demo_box;
@@ -90,7 +93,8 @@ enum Command {
         #[arg(last = true)]
         cargo_args: Vec<String>,
     },
-    /// Run every cargo-fuzz target of the box's parsers (ottbox-formats) for a while.
+    /// Explore: run every cargo-fuzz target of the box's parsers (ottbox-formats) with a random
+    /// seed for a while (`cargo xtask test` replays a fixed seed instead).
     Fuzz {
         /// Seconds per target.
         #[arg(long, default_value_t = 10)]
@@ -113,7 +117,9 @@ fn main() {
             load,
             cargo_args,
         } => flaky::run(runs, load, &cargo_args),
-        Command::Fuzz { seconds } => setup::run().and_then(|()| fuzz::run(seconds)),
+        Command::Fuzz { seconds } => {
+            setup::run().and_then(|()| fuzz::run(fuzz::Mode::Explore { seconds }))
+        }
     };
     // The error chain, without a backtrace: these are messages for people.
     if let Err(e) = result {

@@ -74,7 +74,7 @@ pub fn serial(store: &Store, configured: &str) -> Result<String, StoreError> {
     if let Some(kept) = store.get::<String>(&store.meta, SERIAL_KEY) {
         return Ok(kept);
     }
-    let made = format!("stb-{}", &crate::events::new_id()[..16]);
+    let made = format!("stb-{}", &crate::ids::new_id()[..16]);
     store.put(&store.meta, SERIAL_KEY, &made)?;
     store.flush()?;
     Ok(made)

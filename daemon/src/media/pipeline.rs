@@ -189,6 +189,12 @@ impl Pipeline {
         })
     }
 
+    /// Stops it now (state NULL), freeing its sinks for another pipeline;
+    /// dropping it does the same.
+    pub fn stop(&self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+
     /// Appends bytes (init or media segment) to track `track`.
     pub fn push(&self, track: usize, bytes: Vec<u8>) -> Result<(), PipelineError> {
         let src = self
@@ -318,7 +324,7 @@ impl Pipeline {
 
 impl Drop for Pipeline {
     fn drop(&mut self) {
-        let _ = self.pipeline.set_state(gst::State::Null);
+        self.stop();
     }
 }
 

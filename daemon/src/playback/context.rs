@@ -45,7 +45,7 @@ pub(super) fn router(engine: &Engine, session: &PlaybackSession) -> Result<Route
     } else {
         StreamFormat::Hls
     };
-    let cmcd = Cmcd::new(&crate::events::new_id(), &session.title_id, format);
+    let cmcd = Cmcd::new(&crate::ids::new_id(), &session.title_id, format);
     Ok(Router::new(fetcher, cmcd, session, dash)?)
 }
 

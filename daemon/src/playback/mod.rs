@@ -19,8 +19,13 @@
 //!   first frame, and how it is filled;
 //! - [`context`]: what every playback starts from ([`context::Engine`])
 //!   and the opening steps it shares with prefetch;
-//! - [`run`]: one playback's task, from the headend's playback session to
-//!   frames: licenses, feeding the pipeline, switching, seeking;
+//! - [`run`]: one playback's task and its loop, from the headend's
+//!   playback session to frames, and the status it publishes;
+//! - [`playing`]: what a playback plays, and a playback under way with
+//!   its steps: opening, feeding a
+//!   segment, seeking, switching language or quality;
+//! - [`schedule`]: what to fetch next (pure, unit-tested);
+//! - [`outage`]: riding out a network outage;
 //! - [`clock`]: the playhead, start and stall decisions, their QoE;
 //! - [`status`]: the commands a playback takes and the status it publishes;
 //! - [`error`]: why a playback failed, with stable codes.
@@ -35,8 +40,10 @@ pub mod fetch;
 pub mod license;
 pub mod objects;
 pub mod outage;
+pub mod playing;
 pub mod route;
 pub mod run;
+pub mod schedule;
 pub mod selection;
 pub mod status;
 pub mod warm;

@@ -8,6 +8,7 @@
 
 use super::abr::{Abr, Upcoming};
 use super::error::PlayError;
+use super::schedule::Fed;
 use crate::media::keyring::Kid;
 use crate::media::pipeline::MediaKind;
 use crate::store::Store;
@@ -96,6 +97,15 @@ impl Feed {
             .get(rendition)
             .and_then(|r| r.segments.ready())
             .unwrap_or_default()
+    }
+
+    /// How far it is fed, as the scheduler sees it.
+    pub fn fed(&self) -> Fed {
+        Fed {
+            end: self.fed_end,
+            done: self.done,
+            started: self.current.is_some(),
+        }
     }
 
     /// Positions the feed at the segment that holds `t`.

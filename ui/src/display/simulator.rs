@@ -18,7 +18,7 @@ use super::{Backend, DisplayError, Framebuffer};
 use crate::app::App;
 use crate::daemon::{DaemonLink, Disconnected};
 use crate::input::Key;
-use crate::runner;
+use crate::wake;
 
 /// The key a PC keyboard key means.
 pub fn map_keycode(code: Keycode) -> Option<Key> {
@@ -82,14 +82,14 @@ impl Backend for Simulator {
 pub fn run(size: Size) -> Result<(), DisplayError> {
     let mut backend = Simulator::new(size);
     let mut app = App::new(size);
-    let (sink, events) = runner::channel();
+    let (sink, events) = wake::channel();
     let mut daemon = Disconnected;
     daemon
         .start(sink)
         .map_err(|e| DisplayError::Simulator(e.to_string()))?;
     let start = Instant::now();
     loop {
-        while let Ok(runner::Event::Update(update)) = events.try_recv() {
+        while let Ok(wake::Event::Update(update)) = events.try_recv() {
             app.update(*update);
         }
         app.tick(start.elapsed());

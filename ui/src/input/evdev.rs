@@ -17,7 +17,7 @@ use evdev::{Device, EventSummary, KeyCode};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 use super::Key;
-use crate::runner::{Event, EventSink};
+use super::KeySink;
 
 /// The key a remote's (or keyboard's) key code means, if any.
 pub fn map_key(code: KeyCode) -> Option<Key> {
@@ -77,8 +77,9 @@ impl EvdevInput {
         }
     }
 
-    /// Starts the scanner thread; keys go to `sink` until it is closed.
-    pub fn start(self, sink: EventSink) -> std::io::Result<()> {
+    /// Starts the scanner thread; keys go to `sink` until it says the UI
+    /// is gone.
+    pub fn start(self, sink: KeySink) -> std::io::Result<()> {
         let open: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
         std::thread::Builder::new()
             .name("evdev-scan".into())
@@ -102,7 +103,7 @@ impl EvdevInput {
                         }
                     }
                     // The receiving end is gone: the UI has quit.
-                    if sink.send(Event::Tick).is_err() {
+                    if !sink(None) {
                         return;
                     }
                     watch.wait();
@@ -182,7 +183,7 @@ pub fn candidates(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Opens `path` and reads it on a thread if it has arrow keys; false if not.
-fn spawn_reader(path: &Path, sink: EventSink, open: Arc<Mutex<HashSet<PathBuf>>>) -> bool {
+fn spawn_reader(path: &Path, sink: KeySink, open: Arc<Mutex<HashSet<PathBuf>>>) -> bool {
     let Ok(mut device) = Device::open(path) else {
         return false;
     };
@@ -201,7 +202,7 @@ fn spawn_reader(path: &Path, sink: EventSink, open: Arc<Mutex<HashSet<PathBuf>>>
                     // 1 = press, 2 = auto-repeat (holding an arrow scrolls); 0 = release.
                     if let EventSummary::Key(_, code, 1 | 2) = event.destructure()
                         && let Some(key) = map_key(code)
-                        && sink.send(Event::Key(key)).is_err()
+                        && !sink(Some(key))
                     {
                         break 'read;
                     }
@@ -244,8 +245,7 @@ mod tests {
         );
         // A regular file is not an input device: refused, not a panic.
         let open = Arc::default();
-        let (tx, _rx) = std::sync::mpsc::channel();
-        assert!(!spawn_reader(&found[0], tx, open));
+        assert!(!spawn_reader(&found[0], Arc::new(|_| true), open));
         assert!(candidates(&dir.path().join("missing")).is_empty());
     }
 

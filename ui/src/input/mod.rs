@@ -10,7 +10,15 @@
 pub mod evdev;
 pub mod script;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+
+/// Where a source sends what it reads: a key, or `None` for a wake-up
+/// with no key (a scanner's way to notice the UI has quit). It answers
+/// false once the UI is gone. The wiring ([`crate::cli`]) makes these
+/// [`crate::wake::Event`]s; sources know nothing of the event loop.
+pub type KeySink = Arc<dyn Fn(Option<Key>) -> bool + Send + Sync>;
 
 /// One key press, whatever sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
