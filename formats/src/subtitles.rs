@@ -87,6 +87,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Cue>, SubtitleError> {
     Ok(blocks
         .filter(|b| !b.is_empty())
         .filter(|b| !["NOTE", "STYLE", "REGION"].iter().any(|k| b.starts_with(k)))
+        .filter(|b| plausible_timing(b))
         .filter_map(|b| vtt::VttCue::from_str(&without_settings(&b)).ok())
         .map(|c| Cue {
             start: c.start.as_duration().as_secs_f64(),
@@ -95,6 +96,17 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Cue>, SubtitleError> {
         })
         .filter(|c| c.end > c.start && !c.text.is_empty())
         .collect())
+}
+
+/// False when a timing line holds a number too long for a time (more
+/// than 9 digits): the `vtt` crate multiplies hours and minutes into
+/// milliseconds unchecked, which overflows (a panic in a debug build, a
+/// wrong time in a release one). Found by the `webvtt` fuzz target.
+fn plausible_timing(block: &str) -> bool {
+    block
+        .lines()
+        .filter(|l| l.contains("-->"))
+        .all(|l| l.split(|c: char| !c.is_ascii_digit()).all(|n| n.len() <= 9))
 }
 
 /// A cue block with its timing line cut after the end time. The box does
@@ -221,6 +233,17 @@ mod tests {
     use super::*;
 
     const SEGMENT: &str = "WEBVTT\n\nNOTE made by hand\n\n00:00:00.000 --> 00:00:02.000 align:center\n<b>Hello</b> &amp; welcome\n\nbad cue\n00:00:xx --> nonsense\n\n2\n00:00:01.500 --> 00:00:03.000\nSecond\nline\n";
+
+    #[test]
+    fn a_time_too_long_for_a_number_is_a_skipped_cue_not_a_panic() {
+        // The `webvtt` fuzz target's find, kept as a seed of its replay.
+        let found = include_bytes!("../fuzz/seeds/webvtt/overflowing_timestamp.vtt");
+        assert_eq!(parse(found).expect("webvtt"), []);
+        let huge = "WEBVTT\n\n99999999999999:00:00.000 --> 99999999999999:00:01.000\nNever\n\n00:00:01.000 --> 00:00:02.000\nShown\n";
+        let cues = parse(huge.as_bytes()).expect("webvtt");
+        assert_eq!(cues.len(), 1, "{cues:?}");
+        assert_eq!(cues[0].text, "Shown");
+    }
 
     #[test]
     fn cues_come_out_as_plain_text_and_bad_blocks_are_skipped() {

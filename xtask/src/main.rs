@@ -99,6 +99,10 @@ enum Command {
         /// Seconds per target.
         #[arg(long, default_value_t = 10)]
         seconds: u32,
+        /// Replay what `cargo xtask test` runs instead: a fixed seed and
+        /// number of inputs.
+        #[arg(long)]
+        replay: bool,
     },
 }
 
@@ -117,8 +121,13 @@ fn main() {
             load,
             cargo_args,
         } => flaky::run(runs, load, &cargo_args),
-        Command::Fuzz { seconds } => {
-            setup::run().and_then(|()| fuzz::run(fuzz::Mode::Explore { seconds }))
+        Command::Fuzz { seconds, replay } => {
+            let mode = if replay {
+                fuzz::Mode::Replay
+            } else {
+                fuzz::Mode::Explore { seconds }
+            };
+            setup::run().and_then(|()| fuzz::run(mode))
         }
     };
     // The error chain, without a backtrace: these are messages for people.
