@@ -3,7 +3,7 @@
 //!
 //! The real release `ottboxd` binary runs on a private dbus-daemon against
 //! an in-process headend holding a small MovieLens catalog (the end-to-end
-//! tests' harness, `daemon/tests/common`), logged in by device code as a
+//! tests' kit, `ottbox-testkit`), logged in by device code as a
 //! viewer does. Each figure has a reference measured in the same run:
 //!
 //! - **start**: spawn → `io.ottbox.Daemon` owned (the bus's
@@ -25,8 +25,6 @@
 //! release and runs it.
 
 mod common;
-#[path = "../tests/common/mod.rs"]
-mod e2e;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,8 +32,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::median;
-use e2e::{Bus, Headend, catalog_proxy, log_in};
 use ottbox_protocol::dbus::{CATALOG_PATH, SERVICE};
+use ottbox_testkit::{Bus, Headend, catalog_proxy, log_in};
 use zbus::export::futures_core::Stream;
 
 /// Timed starts of the daemon (and of the reference).
@@ -54,7 +52,7 @@ fn main() {
 }
 
 async fn bench() {
-    let headend = Headend::start(|_| {}).await;
+    let headend = Headend::builder().start().await;
     let bus = Bus::open();
     let dir = tempfile::tempdir().expect("tempdir");
     let state_dir = dir.path().join("box");

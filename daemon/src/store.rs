@@ -20,6 +20,7 @@
 //! and history are readable by the daemon's user only.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -31,6 +32,12 @@ const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 pub const SCHEMA_VERSION: u32 = 1;
 /// sled's background flush interval: what a crash can lose at most.
 pub const FLUSH_EVERY_MS: u64 = 500;
+
+/// How long [`Store::open`] waits for the store's lock. A handle that was
+/// just dropped can hold it a little longer: sled finishes its background
+/// writes first (sled's own tests block on the lock for this reason). A
+/// second daemon on the same store still fails, after this wait.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// A failure of the local store.
 #[derive(Debug, thiserror::Error)]
@@ -85,11 +92,11 @@ impl Store {
     /// [`SCHEMA_VERSION`].
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         create_private_dir(dir)?;
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir.join("store"))
             .flush_every_ms(Some(FLUSH_EVERY_MS))
-            .cache_capacity(CACHE_BYTES)
-            .open()?;
+            .cache_capacity(CACHE_BYTES);
+        let db = open_waiting_for_lock(&config)?;
         let tree = |name: &str| db.open_tree(name);
         let store = Self {
             meta: tree("meta")?,
@@ -181,6 +188,23 @@ pub fn now_s() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// Opens `config`'s store, waiting up to [`LOCK_WAIT`] while its lock is
+/// held (sled reports that as an I/O error whose message says so).
+fn open_waiting_for_lock(config: &sled::Config) -> sled::Result<sled::Db> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +226,23 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_store_whose_last_handle_is_still_closing_opens_once_it_has() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = Store::open(dir.path()).expect("first");
+        // Dropped a moment later, as a restart's old handle may be.
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(first);
+        });
+        let second = Store::open(dir.path()).expect("open once the first has closed");
+        closer.join().expect("closer");
+        assert_eq!(
+            second.get::<u32>(&second.meta, "schema_version"),
+            Some(SCHEMA_VERSION)
+        );
     }
 
     #[test]

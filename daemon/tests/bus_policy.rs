@@ -7,11 +7,9 @@
 //! primary group of `nobody`) for the group, then runs callers as
 //! `nobody` (allowed) and `daemon` (not in the group) with `setpriv`.
 
-mod common;
-
 use std::process::Command;
 
-use common::{Bus, Daemon, Headend};
+use ottbox_testkit::{Bus, Daemon, Headend};
 
 fn policy() -> String {
     let text = std::fs::read_to_string(concat!(
@@ -52,7 +50,7 @@ async fn only_the_group_may_call_and_only_the_daemon_user_may_own() {
         eprintln!("skipped: needs root to run callers as other users");
         return;
     }
-    let headend = Headend::start(|_| {}).await;
+    let headend = Headend::builder().start().await;
     let bus = Bus::start(&policy());
     let dir = tempfile::tempdir().expect("tempdir");
     let _daemon = Daemon::start(&bus, &headend.url(), &dir.path().join("state")).await;

@@ -1,15 +1,13 @@
 //! The daemon's CDN selection against the real thing: a headend with two
-//! nginx edges (the test harness's [`common::Headend::start_with_cdn`]),
+//! nginx edges (the test harness's [`ottbox_testkit::Builder::cdn`]),
 //! segments fetched through [`EdgeSelector`], the serving edge killed in
 //! the middle, and the steering server consulted with [`SteeringClient`].
 //! This is how the playback engine's fetcher is meant to drive the module.
 
-mod common;
-
 use std::time::Instant;
 
-use common::Headend;
 use ottbox_protocol::playback::PlaybackSession;
+use ottbox_testkit::Headend;
 use ottboxd::playback::cdn::{EdgeSelector, Outcome, Policy, SteeringClient, SteeringProtocol};
 
 /// Fetches `url`; the outcome as the selector wants it.
@@ -33,7 +31,7 @@ async fn fetch(client: &reqwest::Client, url: &str) -> (Outcome, Option<Vec<u8>>
 
 #[tokio::test]
 async fn failover_to_the_next_edge_and_steering_away_from_the_dead_one() {
-    let mut headend = Headend::start_with_cdn(|_| {}).await;
+    let mut headend = Headend::builder().cdn().start().await;
     let asset = ottbox_headend::sample::asset_id(0);
     let title: String = headend
         .state

@@ -7,22 +7,20 @@
 //! synced before the reply). A write that was in flight when the kill came
 //! may or may not have landed; one that was acknowledged must have.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{
+use ottbox_protocol::dbus::LoginState;
+use ottbox_testkit::{
     Bus, Daemon, Headend, catalog_proxy, eventually, log_in, player_proxy, session_proxy,
 };
-use ottbox_protocol::dbus::LoginState;
 use rand::Rng;
 
 const KILLS: usize = 20;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_kill9s_lose_no_acknowledged_write() {
-    let headend = Headend::start(|_| {}).await;
+    let headend = Headend::builder().start().await;
     let bus = Bus::open();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut daemon = Daemon::start(&bus, &headend.url(), &dir.path().join("state")).await;

@@ -21,16 +21,14 @@
 //! MPRIS 2.2 specification instead (every member served is in it with the
 //! same signature, and none it requires is missing).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use common::Bus;
 use ottbox_protocol::dbus::{
     CATALOG_PATH, Catalog1Proxy, Error, PLAYER_PATH, Player1Proxy, PlayerProperties, SERVICE,
     SESSION_PATH, Session1Proxy,
 };
+use ottbox_testkit::Bus;
 use ottboxd::config::{BusConfig, BusKind, Config};
 use zbus::Type;
 

@@ -8,12 +8,10 @@
 //!   marked offline, and signals when the headend is back;
 //! - a declined login says why.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Bus, Daemon, Headend, catalog_proxy, eventually, session_proxy};
 use ottbox_protocol::dbus::{Catalog1Proxy, Error, LoginState, Session1Proxy};
+use ottbox_testkit::{Bus, Daemon, Headend, catalog_proxy, eventually, session_proxy};
 use zbus::export::futures_core::Stream;
 
 /// Logs the daemon in through D-Bus, confirming on the page as a viewer.
@@ -33,7 +31,7 @@ async fn login(session: &Session1Proxy<'_>, headend: &Headend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_login_home_search_and_logout_through_dbus() {
-    let headend = Headend::start(|_| {}).await;
+    let headend = Headend::builder().start().await;
     let bus = Bus::open();
     let dir = tempfile::tempdir().expect("tempdir");
     let _daemon = Daemon::start(&bus, &headend.url(), &dir.path().join("state")).await;
@@ -106,7 +104,10 @@ async fn device_login_home_search_and_logout_through_dbus() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_access_token_is_refreshed_before_it_expires() {
     // Tokens that live 3 s: without a refresh the calls below would fail.
-    let headend = Headend::start(|c| c.auth.access_ttl_s = 3).await;
+    let headend = Headend::builder()
+        .tweak(|c| c.auth.access_ttl_s = 3)
+        .start()
+        .await;
     let bus = Bus::open();
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = Daemon::start(&bus, &headend.url(), &dir.path().join("state")).await;
@@ -128,7 +129,7 @@ async fn the_access_token_is_refreshed_before_it_expires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cold_start_offline_serves_home_from_cache_and_signals_the_return() {
-    let mut headend = Headend::start(|_| {}).await;
+    let mut headend = Headend::builder().start().await;
     let bus = Bus::open();
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state");
@@ -186,7 +187,7 @@ async fn a_cold_start_offline_serves_home_from_cache_and_signals_the_return() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declined_login_says_why() {
-    let headend = Headend::start(|_| {}).await;
+    let headend = Headend::builder().start().await;
     let bus = Bus::open();
     let dir = tempfile::tempdir().expect("tempdir");
     let _daemon = Daemon::start(&bus, &headend.url(), &dir.path().join("state")).await;
@@ -206,7 +207,7 @@ async fn a_declined_login_says_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigterm_the_instant_the_name_is_taken_is_a_clean_stop() {
-    let headend = Headend::start(|_| {}).await;
+    let headend = Headend::builder().start().await;
     let bus = Bus::open();
     let dir = tempfile::tempdir().expect("tempdir");
     for _ in 0..5 {

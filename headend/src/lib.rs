@@ -15,9 +15,8 @@
 //! - [`db`]: SQLite storage with migrations in code; [`auth`], [`tokens`],
 //!   [`devices`]: accounts, bearer tokens, the device CA; [`search`],
 //!   [`reco`]: full-text search and recommendations; [`ads`]: ad plans.
-//! - [`cdn_edge`]: nginx caching edges in front of the origin; [`link`]: an
-//!   emulated network link (rate, cuts, lost replies) for tests and
-//!   benches; [`tls`]: the development PKI.
+//! - [`cdn_edge`]: nginx caching edges in front of the origin; [`tls`]:
+//!   the development PKI.
 //! - [`sample`], [`poster`], [`tools`]: the demo catalog, posters, and the
 //!   packaging tools' whereabouts.
 //!
@@ -31,7 +30,6 @@ pub mod db;
 pub mod devices;
 pub mod ingest;
 pub mod keystore;
-pub mod link;
 pub mod poster;
 pub mod reco;
 pub mod region;

@@ -1,8 +1,7 @@
 //! Helpers for ottbox's end-to-end tests: starting the real processes
 //! (headend, nginx edges, dbus-daemon, ottboxd, UI) on free loopback ports
 //! and tearing them down. The tests themselves live in `tests/tests/`; the
-//! headend, bus and daemon come from the daemon's own test helpers
-//! (`daemon/tests/common/mod.rs`, included by path), this crate adds what
+//! headend, bus and daemon come from `ottbox-testkit`; this crate adds what
 //! a test across the whole stack needs on top:
 //!
 //! - [`binary`]: the workspace's binaries (`ottboxd`, `ottbox-ui`), built

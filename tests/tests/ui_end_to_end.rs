@@ -10,16 +10,15 @@
 //! `OTTBOX_BLESS=1` rewrites them). A second walk checks that the titles
 //! the box prefetched while idle carry their mark on the home screen.
 
-#[path = "../../daemon/tests/common/mod.rs"]
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Bus, Daemon, Headend, LONG_MEDIA, eventually, log_in, player_proxy, session_proxy};
 use ottbox_e2e::golden::{self, Mask, Tolerance};
 use ottbox_headend::db::catalog::{self, NewTitle};
+use ottbox_testkit::{
+    Bus, Daemon, Headend, LONG_MEDIA, eventually, log_in, player_proxy, session_proxy,
+};
 
 /// The title the viewer searches for. The test catalog is the first
 /// MovieLens titles, which it is not among, so the test adds it, playing
@@ -149,7 +148,7 @@ async fn a_viewer_signs_in_browses_searches_plays_and_goes_back_on_screen() {
     let ui = ottbox_e2e::binary("ottbox-ui");
     // Built now if stale; `common` runs it from the same directory.
     ottbox_e2e::binary("ottboxd");
-    let headend = Headend::start_with_media_and_cdn(|_| {}).await;
+    let headend = Headend::builder().media().cdn().start().await;
     add_social_network(&headend);
     let bus = Bus::open();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -278,7 +277,7 @@ const INSTANT: [u8; 3] = [46, 160, 67];
 async fn titles_the_box_made_ready_while_idle_are_marked_on_home() {
     let ui = ottbox_e2e::binary("ottbox-ui");
     ottbox_e2e::binary("ottboxd");
-    let headend = Headend::start_with_media_and_cdn(|_| {}).await;
+    let headend = Headend::builder().media().cdn().start().await;
     let bus = Bus::open();
     let dir = tempfile::tempdir().expect("tempdir");
     let _daemon = Daemon::start_with(

@@ -11,7 +11,7 @@
 //!
 //! ```no_run
 //! # async fn demo(edge: std::net::SocketAddr) -> std::io::Result<()> {
-//! let link = ottbox_headend::link::Link::start(edge).await?;
+//! let link = ottbox_testkit::Link::start(edge).await?;
 //! // Clients connect to link.addr() instead of the edge.
 //! link.set_rate(Some(125_000)); // 1 Mbit/s from now on
 //! link.set_rate(None); // as fast as loopback goes
@@ -313,7 +313,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dead_server_closes_the_client_connection() {
-        let port = crate::cdn_edge::free_port([127, 0, 0, 1].into()).expect("port");
+        let port = ottbox_headend::cdn_edge::free_port([127, 0, 0, 1].into()).expect("port");
         let link = Link::start(SocketAddr::from(([127, 0, 0, 1], port)))
             .await
             .expect("link");
