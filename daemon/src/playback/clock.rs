@@ -57,6 +57,9 @@ impl Transport for Pipeline {
 pub struct Buffered {
     /// Seconds buffered ahead of the playhead.
     pub seconds: f64,
+    /// Presentation time up to which every track is fed: it moves only
+    /// when media arrives.
+    pub fed_to: f64,
     /// Every track has its last segment in: nothing more will come.
     pub all_done: bool,
     /// Every track has a rendition chosen and fed (or is done).
@@ -75,6 +78,11 @@ pub struct Clock {
     paused: bool,
     /// Since when the buffer is dry, if it is.
     stalled_since: Option<Instant>,
+    /// [`Buffered::fed_to`] when the stall began: it ends only once media
+    /// has come in since. The playhead alone can seem to move back once
+    /// the pipeline holds (its position answer lags the wall clock's
+    /// estimate), which made a buffer without new media look refilled.
+    stalled_fed_to: f64,
     /// The buffer ran dry since the last request said so (CMCD `bs`).
     pub starved: bool,
     /// Where playback (re)started: the position until the pipeline knows.
@@ -103,6 +111,7 @@ impl Clock {
             first_frame: false,
             paused: false,
             stalled_since: None,
+            stalled_fed_to: 0.0,
             starved: false,
             origin,
             ran_s: 0.0,
@@ -224,12 +233,15 @@ impl Clock {
             start_buffer_s.max(0.01)
         };
         let all_done = buffered.all_done;
-        let enough = all_done || (buffered.every_track_fed && buffered.seconds >= needed);
+        let refilled = self.stalled_since.is_none() || buffered.fed_to > self.stalled_fed_to;
+        let enough =
+            all_done || (buffered.every_track_fed && refilled && buffered.seconds >= needed);
         if self.running {
             if !all_done && buffered.seconds < LOW_WATER_S && self.first_frame {
                 pipeline.play(false)?;
                 self.set_running(false);
                 self.stalled_since = Some(Instant::now());
+                self.stalled_fed_to = buffered.fed_to;
                 self.starved = true;
                 self.qoe.rebuffers += 1;
             }
@@ -284,6 +296,7 @@ mod tests {
     fn buffered(seconds: f64) -> Buffered {
         Buffered {
             seconds,
+            fed_to: seconds,
             all_done: false,
             every_track_fed: true,
         }
@@ -328,11 +341,41 @@ mod tests {
     }
 
     #[test]
+    fn a_stall_ends_only_when_media_comes_in_not_when_the_playhead_seems_to_move_back() {
+        let p = showing();
+        let mut clock = Clock::new(Instant::now(), 0.0, 100.0);
+        clock.update(&p, buffered(2.0), 0.0).expect("start");
+        let dry = Buffered {
+            seconds: 0.1,
+            fed_to: 10.0,
+            ..buffered(0.1)
+        };
+        clock.update(&p, dry, 0.0).expect("dry");
+        assert_eq!(clock.state(), PlayState::Buffering);
+        // The held pipeline answers a position a second earlier than the
+        // estimate: more "buffered", but nothing new came in.
+        let seemingly = Buffered {
+            seconds: 1.1,
+            ..dry
+        };
+        clock.update(&p, seemingly, 0.0).expect("no network");
+        assert_eq!(clock.state(), PlayState::Buffering);
+        let refilled = Buffered {
+            seconds: 3.1,
+            fed_to: 12.0,
+            ..dry
+        };
+        clock.update(&p, refilled, 0.0).expect("network back");
+        assert_eq!(clock.state(), PlayState::Playing);
+    }
+
+    #[test]
     fn the_end_of_the_media_plays_out_without_a_stall() {
         let p = showing();
         let mut clock = Clock::new(Instant::now(), 0.0, 10.0);
         let done = Buffered {
             seconds: 0.0,
+            fed_to: 30.0,
             all_done: true,
             every_track_fed: true,
         };

@@ -29,6 +29,7 @@ pub struct Fed {
 /// What the tracks hold ahead of `position`, the playhead.
 pub fn buffered(tracks: &[Fed], position: f64) -> Buffered {
     let all_done = tracks.iter().all(|t| t.done);
+    let fed_to = tracks.iter().map(|t| t.end).fold(f64::INFINITY, f64::min);
     let ahead = if all_done {
         // Everything is in: what the longest track holds plays out.
         tracks
@@ -45,6 +46,7 @@ pub fn buffered(tracks: &[Fed], position: f64) -> Buffered {
     };
     Buffered {
         seconds: (ahead - position).max(0.0),
+        fed_to,
         all_done,
         every_track_fed: tracks.iter().all(|t| t.started || t.done),
     }
@@ -173,6 +175,7 @@ mod tests {
     fn the_buffer_is_what_the_track_furthest_behind_holds() {
         let b = buffered(&[fed(8.0), fed(5.0)], 2.0);
         assert!((b.seconds - 3.0).abs() < 1e-9, "{b:?}");
+        assert!((b.fed_to - 5.0).abs() < 1e-9, "{b:?}");
         assert!(!b.all_done);
         // A finished track does not hold the others back.
         let b = buffered(&[fed(8.0), done(5.0)], 2.0);
